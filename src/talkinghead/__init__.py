@@ -1,0 +1,36 @@
+"""talkinghead: one portrait + one audio clip -> a talking video, on a CPU."""
+
+from talkinghead.api import animate
+from talkinghead.config import Options
+from talkinghead.errors import (
+    AudioError,
+    AudioTooLongError,
+    EmptyAudioError,
+    FileTooLargeError,
+    ImageError,
+    InputError,
+    NoFaceError,
+    OptionsError,
+    RenderError,
+    TalkingHeadError,
+    UnsupportedImageFormatError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AudioError",
+    "AudioTooLongError",
+    "EmptyAudioError",
+    "FileTooLargeError",
+    "ImageError",
+    "InputError",
+    "NoFaceError",
+    "Options",
+    "OptionsError",
+    "RenderError",
+    "TalkingHeadError",
+    "UnsupportedImageFormatError",
+    "__version__",
+    "animate",
+]

@@ -1,0 +1,1 @@
+"""Portrait analysis: where the face, its features and the person are."""

@@ -1,0 +1,232 @@
+"""The Rig: everything the renderer needs to know about one portrait, computed once.
+
+A Rig holds the region of the image that moves (the ROI around the head), a
+clean background plate behind the person, and a control mesh: the 478 face
+points, a coarse grid over hair, neck and background, and fixed points on the
+ROI's border. Every ROI pixel is tied to the mesh by fixed barycentric weights,
+so a frame's whole displacement field is one sparse matrix product.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy import sparse
+from scipy.spatial import Delaunay
+
+from talkinghead.analysis import landmarks as lm
+from talkinghead.analysis.face import FaceLandmarks
+
+#: Displacements are smooth, so they are computed on every 2nd pixel and upsampled.
+FIELD_STEP = 2
+
+
+@dataclass(frozen=True)
+class FaceFrame:
+    """The face's own axes in ROI pixels: origin at the mouth centre."""
+
+    origin: np.ndarray  # (2,)
+    right: np.ndarray  # (2,) unit vector from the image-left eye to the image-right eye
+    down: np.ndarray  # (2,) unit vector from forehead towards chin
+    height_px: float  # forehead (10) to chin (152)
+    mouth_half_width_px: float
+
+    def to_local(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(u, v) coordinates of ``xy`` (N, 2): u along ``right``, v along ``down``."""
+        rel = xy - self.origin
+        return rel @ self.right, rel @ self.down
+
+    def to_image(self, du: np.ndarray, dv: np.ndarray) -> np.ndarray:
+        """Turn local displacements into (N, 2) image displacements."""
+        return du[:, None] * self.right[None, :] + dv[:, None] * self.down[None, :]
+
+
+@dataclass(frozen=True)
+class Rig:
+    """A portrait prepared for animation (all coordinates in ROI pixels).
+
+    image: the whole source frame, (H, W, 3) uint8 RGB.
+    roi: (x0, y0, x1, y1) of the moving region within ``image``.
+    roi_rgb, roi_plate: source and clean background inside the ROI, uint8 RGB.
+    roi_mask: soft person mask inside the ROI, float32 0..1.
+    control_xyz: (N, 3) control points; the first 478 are the face mesh.
+    head_weight: (N,) how much each point follows the head (1 face .. 0 border).
+    barycentric: sparse weights tying the pixels of a coarse grid (every
+        FIELD_STEP-th pixel, see ``field_size``) to the control points.
+    """
+
+    image: np.ndarray
+    roi: tuple[int, int, int, int]
+    roi_rgb: np.ndarray
+    roi_plate: np.ndarray
+    roi_mask: np.ndarray
+    control_xyz: np.ndarray
+    head_weight: np.ndarray
+    barycentric: sparse.csr_matrix
+    face: FaceFrame
+    neck_pivot: np.ndarray  # (3,) rotation centre of the head, ROI pixels + depth
+    skin_rgb: np.ndarray  # (3,) float32 typical skin colour
+    source_lip_gap_px: np.ndarray  # (len(INNER_UPPER_LIP),) source opening per lip column
+
+    @property
+    def n_face(self) -> int:
+        return 478
+
+    @property
+    def field_size(self) -> tuple[int, int]:
+        """(width, height) of the coarse grid on which displacements are computed."""
+        width, height = self.roi_size
+        return -(-width // FIELD_STEP), -(-height // FIELD_STEP)
+
+    @property
+    def roi_size(self) -> tuple[int, int]:
+        """(width, height) of the ROI."""
+        return self.roi[2] - self.roi[0], self.roi[3] - self.roi[1]
+
+
+def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray) -> Rig:
+    """Prepare ``image`` (RGB uint8) with its landmarks and person mask for animation."""
+    height, width = image.shape[:2]
+    points = face.points.astype(np.float64)
+    face_h = float(np.linalg.norm(points[lm.FOREHEAD, :2] - points[lm.CHIN, :2]))
+    roi = _head_roi(points[:, :2], face_h, width, height)
+    x0, y0, x1, y1 = roi
+    local = points.copy()
+    local[:, 0] -= x0
+    local[:, 1] -= y0
+    frame = _face_frame(local[:, :2], face_h)
+
+    roi_w, roi_h = x1 - x0, y1 - y0
+    extra = _extra_points(local[:, :2], face_h, roi_w, roi_h)
+    oval_depth = float(np.median(local[lm.FACE_OVAL, 2]))
+    control_xyz = np.vstack([local, np.column_stack([extra, np.full(len(extra), oval_depth)])])
+    head_weight = _head_weight(control_xyz[:, :2], frame, roi_w, roi_h)
+    head_weight[: len(local)] = 1.0
+
+    roi_rgb = np.ascontiguousarray(image[y0:y1, x0:x1])
+    roi_mask = np.ascontiguousarray(mask[y0:y1, x0:x1], dtype=np.float32)
+    chin = local[lm.CHIN]
+    face_width = float(np.ptp(local[lm.FACE_OVAL, 0]))
+    neck_pivot = np.array([
+        *(chin[:2] + frame.down * 0.25 * face_h),
+        float(np.mean(local[:, 2])) + 0.5 * face_width,
+    ])
+    return Rig(
+        image=image,
+        roi=roi,
+        roi_rgb=roi_rgb,
+        roi_plate=_clean_plate(roi_rgb, roi_mask),
+        roi_mask=roi_mask,
+        control_xyz=control_xyz,
+        head_weight=head_weight,
+        barycentric=_barycentric_matrix(control_xyz[:, :2], roi_w, roi_h),
+        face=frame,
+        neck_pivot=neck_pivot,
+        skin_rgb=_skin_colour(roi_rgb, local[:, :2]),
+        source_lip_gap_px=_lip_gap(local[:, :2], frame),
+    )
+
+
+def _head_roi(xy: np.ndarray, face_h: float, width: int, height: int) -> tuple[int, int, int, int]:
+    """Head, hair and neck with room to move; the rest of the image never changes."""
+    (fx0, fy0), (fx1, fy1) = xy.min(axis=0), xy.max(axis=0)
+    x0 = int(max(0, fx0 - 0.75 * face_h))
+    x1 = int(min(width, fx1 + 0.75 * face_h))
+    y0 = int(max(0, fy0 - 0.8 * face_h))
+    y1 = int(min(height, fy1 + 0.9 * face_h))
+    return x0, y0, x1, y1
+
+
+def _face_frame(xy: np.ndarray, face_h: float) -> FaceFrame:
+    left_eye = xy[lm.LEFT_EYE_UPPER].mean(axis=0)
+    right_eye = xy[lm.RIGHT_EYE_UPPER].mean(axis=0)
+    right = right_eye - left_eye
+    right /= np.linalg.norm(right)
+    down = np.array([-right[1], right[0]])
+    corners = xy[[lm.INNER_UPPER_LIP[0], lm.INNER_UPPER_LIP[-1]]]
+    mouth_centre = xy[np.concatenate([lm.INNER_UPPER_LIP, lm.INNER_LOWER_LIP])].mean(axis=0)
+    half_width = float(np.linalg.norm(corners[1] - corners[0]) / 2)
+    return FaceFrame(origin=mouth_centre, right=right, down=down, height_px=face_h,
+                     mouth_half_width_px=max(half_width, 2.0))
+
+
+def _extra_points(face_xy: np.ndarray, face_h: float, roi_w: int, roi_h: int) -> np.ndarray:
+    """A coarse grid off the face plus points along the ROI border."""
+    spacing = max(face_h / 4.0, 8.0)
+    gx = np.linspace(0, roi_w - 1, max(2, int(roi_w / spacing) + 1))
+    gy = np.linspace(0, roi_h - 1, max(2, int(roi_h / spacing) + 1))
+    grid = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
+    hull = cv2.convexHull(face_xy.astype(np.float32))
+    distance = np.array([cv2.pointPolygonTest(hull, (float(x), float(y)), True) for x, y in grid])
+    keep = distance < -0.5 * spacing  # outside the face, not too close to it
+    on_border = (grid[:, 0] == 0) | (grid[:, 1] == 0) | (grid[:, 0] == roi_w - 1) | (
+        grid[:, 1] == roi_h - 1)
+    return grid[keep | on_border]
+
+
+def _head_weight(xy: np.ndarray, frame: FaceFrame, roi_w: int, roi_h: int) -> np.ndarray:
+    """1 on the head, fading to 0 down the neck and towards the ROI border."""
+    _, v = frame.to_local(xy)
+    chin_v = 0.35 * frame.height_px  # the chin lies about this far below the mouth
+    below_chin = (v - chin_v) / (0.55 * frame.height_px)
+    neck = 1.0 - _smoothstep(np.clip(below_chin, 0.0, 1.0))
+    border = np.minimum.reduce([xy[:, 0], xy[:, 1], roi_w - 1 - xy[:, 0], roi_h - 1 - xy[:, 1]])
+    edge = _smoothstep(np.clip(border / (0.3 * frame.height_px), 0.0, 1.0))
+    return neck * edge
+
+
+def _smoothstep(t: np.ndarray) -> np.ndarray:
+    return t * t * (3.0 - 2.0 * t)
+
+
+def _barycentric_matrix(xy: np.ndarray, roi_w: int, roi_h: int) -> sparse.csr_matrix:
+    """(grid pixels, N) weights: displacement at grid pixel = weights @ point displacement.
+
+    Grid pixel (i, j) sits at the centre of the FIELD_STEP-sized block (i, j), the
+    convention cv2.resize uses when it upsamples the field back to full size.
+    """
+    triangulation = Delaunay(xy, qhull_options="QJ")
+    step = FIELD_STEP
+    xs = (np.arange(-(-roi_w // step)) + 0.5) * step - 0.5
+    ys = (np.arange(-(-roi_h // step)) + 0.5) * step - 0.5
+    px, py = np.meshgrid(np.clip(xs, 0, roi_w - 1), np.clip(ys, 0, roi_h - 1))
+    pixels = np.column_stack([px.ravel(), py.ravel()])
+    simplex = triangulation.find_simplex(pixels)
+    simplex = np.where(simplex < 0, 0, simplex)  # hull covers the ROI; guard rounding
+    transform = triangulation.transform[simplex]
+    partial = np.einsum("nij,nj->ni", transform[:, :2], pixels - transform[:, 2])
+    weights = np.column_stack([partial, 1.0 - partial.sum(axis=1)])
+    rows = np.repeat(np.arange(len(pixels)), 3)
+    cols = triangulation.simplices[simplex].ravel()
+    return sparse.csr_matrix((weights.ravel().astype(np.float32), (rows, cols)),
+                             shape=(len(pixels), len(xy)))
+
+
+def _clean_plate(roi_rgb: np.ndarray, roi_mask: np.ndarray) -> np.ndarray:
+    """Background with the person painted out, so uncovered pixels show background."""
+    h, w = roi_mask.shape
+    scale = max(1, int(max(h, w) / 160))  # inpaint small: it is smooth anyway, and fast
+    small = cv2.resize(roi_rgb, (max(w // scale, 1), max(h // scale, 1)),
+                       interpolation=cv2.INTER_AREA)
+    small_mask = cv2.resize(roi_mask, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_AREA)
+    hole = cv2.dilate((small_mask > 0.15).astype(np.uint8), np.ones((5, 5), np.uint8))
+    filled = cv2.inpaint(small, hole, 5, cv2.INPAINT_TELEA)
+    filled = cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
+    keep = 1.0 - np.clip(cv2.dilate(roi_mask, np.ones((3, 3), np.uint8)) * 1.5, 0.0, 1.0)
+    return cv2.blendLinear(roi_rgb, filled, keep, 1.0 - keep)
+
+
+def _skin_colour(roi_rgb: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    cheeks = xy[[50, 280, 101, 330, 205, 425]].astype(int)
+    h, w = roi_rgb.shape[:2]
+    cheeks[:, 0] = np.clip(cheeks[:, 0], 0, w - 1)
+    cheeks[:, 1] = np.clip(cheeks[:, 1], 0, h - 1)
+    return np.median(roi_rgb[cheeks[:, 1], cheeks[:, 0]].astype(np.float32), axis=0)
+
+
+def _lip_gap(xy: np.ndarray, frame: FaceFrame) -> np.ndarray:
+    _, upper_v = frame.to_local(xy[lm.INNER_UPPER_LIP])
+    _, lower_v = frame.to_local(xy[lm.INNER_LOWER_LIP])
+    return np.maximum(lower_v - upper_v, 0.0)

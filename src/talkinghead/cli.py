@@ -1,0 +1,114 @@
+"""The ``talkinghead`` command line. Errors become one line and an exit code here only."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from talkinghead import __version__
+from talkinghead.config import SIZES, Options
+from talkinghead.errors import InputError, TalkingHeadError
+
+EXIT_INPUT, EXIT_FAILURE = 2, 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return EXIT_INPUT
+    try:
+        return args.run(args)
+    except InputError as exc:
+        print(f"talkinghead: error: {exc.message}", file=sys.stderr)
+        return EXIT_INPUT
+    except TalkingHeadError as exc:
+        print(f"talkinghead: failed: {exc.message}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("talkinghead: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="talkinghead",
+        description="Turn one portrait and one audio clip into a talking video, on a CPU.",
+    )
+    parser.add_argument("--version", action="version", version=f"talkinghead {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    animate = commands.add_parser(
+        "animate", help="render a talking video",
+        description="Render PORTRAIT speaking AUDIO to an H.264/AAC MP4.",
+    )
+    animate.add_argument("portrait", type=Path, help="PNG, JPEG or WebP with one face")
+    animate.add_argument("audio", type=Path, help="speech or song: WAV, MP3, M4A, OGG, FLAC, WebM")
+    animate.add_argument("-o", "--output", type=Path, default=Path("talking.mp4"),
+                         help="output MP4 (default: talking.mp4)")
+    animate.add_argument("--fps", type=int, default=25, help="frames per second (default 25)")
+    animate.add_argument("--size", choices=list(SIZES), default="512",
+                         help="long side of the video, or the source size (default 512)")
+    animate.add_argument("--seed", type=int, default=0, help="seed for head motion and blinks")
+    animate.add_argument("--head-motion", type=float, default=1.0,
+                         help="head motion scale, 0 (still) to 2 (default 1)")
+    animate.add_argument("--mouth-motion", type=float, default=1.0,
+                         help="mouth opening scale, 0 to 2 (default 1)")
+    animate.add_argument("--blinks-per-min", type=float, default=15.0,
+                         help="mean blink rate, 0 to 40 (default 15)")
+    animate.add_argument("--max-audio-s", type=float, default=600.0,
+                         help="refuse audio longer than this many seconds (default 600)")
+    animate.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    animate.set_defaults(run=_animate)
+    return parser
+
+
+def _animate(args: argparse.Namespace) -> int:
+    from talkinghead.pipeline import render_video  # heavy imports only when rendering
+
+    options = Options(fps=args.fps, size=args.size, seed=args.seed, head_motion=args.head_motion,
+                      mouth_motion=args.mouth_motion, blinks_per_min=args.blinks_per_min,
+                      max_audio_s=args.max_audio_s)
+    bar = _ProgressBar() if sys.stderr.isatty() and not args.quiet else None
+    summary = render_video(args.portrait, args.audio, args.output, options,
+                           progress=bar.update if bar else None)
+    if bar:
+        bar.close()
+    if not args.quiet:
+        print(f"{summary.output}: {summary.audio_duration_s:.2f} s of audio, "
+              f"{summary.n_frames} frames at {summary.fps} fps, {summary.width}x{summary.height}, "
+              f"rendered in {summary.elapsed_s:.2f} s "
+              f"(real-time factor {summary.real_time_factor:.2f})")
+    return 0
+
+
+class _ProgressBar:
+    """A one-line bar on stderr, redrawn at most ten times a second."""
+
+    def __init__(self) -> None:
+        self._last = 0.0
+        self._started = time.perf_counter()
+
+    def update(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if done < total and now - self._last < 0.1:
+            return
+        self._last = now
+        width = 30
+        filled = int(width * done / max(total, 1))
+        rate = done / max(now - self._started, 1e-9)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} frames "
+                         f"{rate:5.1f} fps")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Options of one animation: one frozen dataclass, validated on creation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from talkinghead.errors import OptionsError
+
+#: Output sizes by name: the long side in pixels, or None to keep the source size.
+SIZES: dict[str, int | None] = {"512": 512, "720": 720, "1080": 1080, "original": None}
+
+MAX_IMAGE_BYTES = 50 * 1024 * 1024
+MAX_IMAGE_PIXELS = 40_000_000  # about 6300x6300; more is treated as a decompression bomb
+
+
+@dataclass(frozen=True, kw_only=True)
+class Options:
+    """How to animate. Every field has a sensible default.
+
+    fps: output frame rate, 10 to 60.
+    size: "512", "720", "1080" (long side, even dimensions) or "original".
+    seed: seeds head motion and blinks; same inputs + seed give the same video.
+    max_audio_s: audio longer than this is refused.
+    head_motion: scale of head motion, 0 (still) to 2.
+    mouth_motion: scale of mouth opening, 0 to 2.
+    blinks_per_min: mean blink rate, 0 to 40.
+    """
+
+    fps: int = 25
+    size: str = "512"
+    seed: int = 0
+    max_audio_s: float = 600.0
+    head_motion: float = 1.0
+    mouth_motion: float = 1.0
+    blinks_per_min: float = 15.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.fps, int) or not 10 <= self.fps <= 60:
+            raise OptionsError(f"fps must be a whole number from 10 to 60, got {self.fps!r}")
+        if self.size not in SIZES:
+            raise OptionsError(f"size must be one of {', '.join(SIZES)}, got {self.size!r}")
+        if not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
+            raise OptionsError(f"seed must be a whole number from 0 to 2**32-1, got {self.seed!r}")
+        _check_range("max_audio_s", self.max_audio_s, 0.1, 24 * 3600.0)
+        _check_range("head_motion", self.head_motion, 0.0, 2.0)
+        _check_range("mouth_motion", self.mouth_motion, 0.0, 2.0)
+        _check_range("blinks_per_min", self.blinks_per_min, 0.0, 40.0)
+
+    @property
+    def long_side_px(self) -> int | None:
+        """The output's long side in pixels, or None for the source size."""
+        return SIZES[self.size]
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Options:
+        """Build options from a plain dict, rejecting unknown names."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise OptionsError(f"unknown option(s): {', '.join(unknown)}")
+        return cls(**values)
+
+
+def _check_range(name: str, value: object, low: float, high: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise OptionsError(f"{name} must be a number, got {value!r}")
+    if not low <= float(value) <= high:
+        raise OptionsError(f"{name} must be from {low:g} to {high:g}, got {value!r}")

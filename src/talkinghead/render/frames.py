@@ -1,0 +1,34 @@
+"""Frames: for each row of the MotionTrack, warp the person and composite it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import cv2
+import numpy as np
+
+from talkinghead.analysis.rig import Rig
+from talkinghead.motion import MotionTrack
+from talkinghead.render.deform import control_positions
+from talkinghead.render.mouth import paint_mouth
+from talkinghead.render.warp import backward_map, warp
+
+
+def render_frame(rig: Rig, params: dict[str, float]) -> np.ndarray:
+    """One full RGB uint8 frame for one set of motion parameters."""
+    positions = control_positions(rig, params)
+    displacement = positions - rig.control_xyz[:, :2]
+    map_x, map_y = backward_map(rig, displacement)
+    person = warp(rig.roi_rgb, map_x, map_y)
+    alpha = warp(rig.roi_mask, map_x, map_y)
+    paint_mouth(person, positions[: rig.n_face], rig.skin_rgb, rig.face.height_px)
+    frame = rig.image.copy()
+    x0, y0, x1, y1 = rig.roi
+    frame[y0:y1, x0:x1] = cv2.blendLinear(person, rig.roi_plate, alpha, 1.0 - alpha)
+    return frame
+
+
+def render_frames(rig: Rig, motion: MotionTrack) -> Iterator[np.ndarray]:
+    """Yield the frames one by one, so memory does not grow with duration."""
+    for frame_idx in range(motion.n_frames):
+        yield render_frame(rig, motion.at(frame_idx))

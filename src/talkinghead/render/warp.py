@@ -1,0 +1,52 @@
+"""Mesh warp: control-point displacements -> a warped ROI, fully vectorised."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from talkinghead.analysis.rig import FIELD_STEP, Rig
+
+#: Fixed-point steps that turn the forward displacement field into a backward map.
+INVERSION_STEPS = 3
+
+
+def backward_map(rig: Rig, displacement: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each output pixel of the ROI samples the source: (map_x, map_y) float32.
+
+    ``displacement`` (N, 2) moves the control points. Barycentric weights spread
+    it over every source pixel (forward field f); the backward map m solves
+    m(x) = x - f(m(x)) by fixed-point iteration, which converges for the smooth,
+    few-pixel fields of facial motion.
+    """
+    width, height = rig.roi_size
+    coarse_w, coarse_h = rig.field_size
+    field = np.asarray(rig.barycentric @ displacement.astype(np.float32), dtype=np.float32)
+    field = field.reshape(coarse_h, coarse_w, 2)
+    # Work on the coarse grid: positions in full-size pixels, lookups in grid cells.
+    grid_x, grid_y = _pixel_grid(coarse_w, coarse_h)
+    full_x, full_y = (grid_x + 0.5) * FIELD_STEP - 0.5, (grid_y + 0.5) * FIELD_STEP - 0.5
+    map_x, map_y = full_x - field[..., 0], full_y - field[..., 1]
+    for _ in range(INVERSION_STEPS - 1):
+        at = cv2.remap(field, (map_x + 0.5) / FIELD_STEP - 0.5, (map_y + 0.5) / FIELD_STEP - 0.5,
+                       cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        map_x, map_y = full_x - at[..., 0], full_y - at[..., 1]
+    size = (width, height)
+    return (cv2.resize(map_x, size, interpolation=cv2.INTER_LINEAR),
+            cv2.resize(map_y, size, interpolation=cv2.INTER_LINEAR))
+
+
+def warp(image: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
+    """Sample ``image`` at the backward map (bilinear, edges replicated)."""
+    return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+_GRIDS: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _pixel_grid(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    key = (width, height)
+    if key not in _GRIDS:
+        gx, gy = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+        _GRIDS[key] = (gx, gy)
+    return _GRIDS[key]
