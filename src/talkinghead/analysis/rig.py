@@ -210,7 +210,8 @@ def _clean_plate(roi_rgb: np.ndarray, roi_mask: np.ndarray) -> np.ndarray:
     scale = max(1, int(max(h, w) / 160))  # inpaint small: it is smooth anyway, and fast
     small = cv2.resize(roi_rgb, (max(w // scale, 1), max(h // scale, 1)),
                        interpolation=cv2.INTER_AREA)
-    small_mask = cv2.resize(roi_mask, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_AREA)
+    small_mask = cv2.resize(roi_mask, (small.shape[1], small.shape[0]),
+                            interpolation=cv2.INTER_AREA)
     hole = cv2.dilate((small_mask > 0.15).astype(np.uint8), np.ones((5, 5), np.uint8))
     filled = cv2.inpaint(small, hole, 5, cv2.INPAINT_TELEA)
     filled = cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)

@@ -25,7 +25,7 @@ def write_mp4(path: Path, frames: Iterable[np.ndarray], audio: AudioClip, *, fps
               on_frame: Callable[[int], None] | None = None) -> None:
     """Encode ``frames`` (RGB uint8, height x width) and ``audio`` into ``path``.
 
-    H.264 yuv420p (CRF 20) and AAC, moov atom first (faststart) so players
+    H.264 yuv420p (CRF 18) and AAC, moov atom first (faststart) so players
     start before the download ends.
     """
     if width % 2 or height % 2:
@@ -35,7 +35,7 @@ def write_mp4(path: Path, frames: Iterable[np.ndarray], audio: AudioClip, *, fps
                      options={"movflags": "+faststart"}) as container:
             video = container.add_stream("libx264", rate=fps)
             video.width, video.height, video.pix_fmt = width, height, "yuv420p"
-            video.options = {"crf": "20", "preset": "veryfast", "tune": "stillimage"}
+            video.options = {"crf": "18", "preset": "veryfast", "tune": "stillimage"}
             video.codec_context.time_base = Fraction(1, fps)
             layout = "mono" if audio.channels == 1 else "stereo"
             sound = container.add_stream("aac", rate=audio.sample_rate_hz, layout=layout)

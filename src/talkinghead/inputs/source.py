@@ -36,7 +36,8 @@ def read_source(source: Source, *, what: str, max_bytes: int) -> tuple[bytes, st
         if not isinstance(data, bytes):
             raise InputError(f"{name}: {what} stream must be opened in binary mode")
     else:
-        raise InputError(f"{what} must be a path, bytes or a binary file, not {type(source).__name__}")
+        kind = type(source).__name__
+        raise InputError(f"{what} must be a path, bytes or a binary file, not {kind}")
     if len(data) > max_bytes:
         raise FileTooLargeError(f"{name}: {what} is over the {max_bytes / 2**20:.0f} MB limit")
     if not data:

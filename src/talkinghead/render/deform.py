@@ -13,6 +13,7 @@ from talkinghead.analysis.rig import Rig
 
 #: Widest jaw opening (inner-lip gap at loudest) as a share of face height.
 MAX_OPEN_SHARE = 0.11
+CLOSING_OVERSHOOT = 1.4
 
 
 def control_positions(rig: Rig, params: dict[str, float]) -> np.ndarray:
@@ -47,6 +48,9 @@ def _mouth(rig: Rig, u: np.ndarray, v: np.ndarray, du: np.ndarray, dv: np.ndarra
     order = np.argsort(upper_u)
     midline = np.interp(u, upper_u[order], ((upper_v + lower_v) / 2)[order])
     source_gap = np.interp(u, upper_u[order], rig.source_lip_gap_px[order], left=0.0, right=0.0)
+    # The mesh's inner-lip points sit a little inside the visible lip edge of an
+    # open mouth, so close by more than the measured gap: the lips press together.
+    source_gap = np.where(source_gap > 0.5, source_gap * CLOSING_OVERSHOOT + 1.0, 0.0)
 
     is_lip = np.zeros(len(u), bool)
     is_lip[lm.LIP_POINTS] = True

@@ -15,14 +15,22 @@ SUBPIXEL_BITS = 4
 _SCALE = 1 << SUBPIXEL_BITS
 
 
-def paint_mouth(roi: np.ndarray, xy: np.ndarray, skin_rgb: np.ndarray, face_height_px: float) -> None:
+def paint_mouth(roi: np.ndarray, xy: np.ndarray, skin_rgb: np.ndarray,
+                face_height_px: float) -> None:
     """Paint the mouth interior into ``roi`` (uint8 RGB, modified in place).
 
     ``xy`` are the warped face-mesh points in ROI pixels.
     """
-    upper = xy[lm.INNER_UPPER_LIP]
-    lower = xy[lm.INNER_LOWER_LIP]
-    gap = float(np.max(np.linalg.norm(lower - upper, axis=1)))
+    upper = xy[lm.INNER_UPPER_LIP].astype(np.float64)
+    lower = xy[lm.INNER_LOWER_LIP].astype(np.float64)
+    # Where the lips press together (lower above upper), they meet: no cavity there.
+    down = _unit(np.cross([0.0, 0.0, 1.0], [*(upper[-1] - upper[0]), 0.0])[:2])
+    column_gap = (lower - upper) @ down
+    pressed = column_gap <= 0
+    middle = (upper + lower) / 2
+    upper[pressed], lower[pressed] = middle[pressed], middle[pressed]
+    column_gap = np.maximum(column_gap, 0.0)
+    gap = float(column_gap.max())
     if gap < 0.75:
         return
     pad = int(max(4, gap))
@@ -37,8 +45,7 @@ def paint_mouth(roi: np.ndarray, xy: np.ndarray, skin_rgb: np.ndarray, face_heig
 
     # Grow the cavity a little into the lips: it hides the lip crease that the
     # warp stretches open, and real lips roll inwards there anyway.
-    column_gap = np.linalg.norm(lower - upper, axis=1)
-    grow = (np.minimum(1.0 + 0.12 * column_gap, 0.3 * column_gap))[:, None] * np.array([0.0, 1.0])
+    grow = (np.minimum(1.0 + 0.12 * column_gap, 0.3 * column_gap))[:, None] * down
     upper = upper - grow
     lower = lower + grow * 0.6
     cavity = np.concatenate([upper, lower[::-1]]) - origin
@@ -59,7 +66,6 @@ def paint_mouth(roi: np.ndarray, xy: np.ndarray, skin_rgb: np.ndarray, face_heig
     fade = np.clip(1.25 - across * 1.1, 0.0, 1.0)[None, :, None]
     # Upper teeth hang from the upper lip; lower teeth and tongue show as the jaw drops.
     tooth_h = min(0.4 * gap, 0.035 * face_height_px)
-    down = np.array([0.0, 1.0])
     upper_teeth = np.concatenate([upper, (upper + down * tooth_h)[::-1]]) - origin
     teeth_mask = _fill(patch_h, patch_w, [upper_teeth])[..., None] * fade
     colour = colour * (1 - teeth_mask) + teeth_colour * teeth_mask
@@ -95,3 +101,7 @@ def _fill(height: int, width: int, polygons: list[np.ndarray]) -> np.ndarray:
 def _shrink(polygon: np.ndarray, factor: float) -> np.ndarray:
     centre = polygon.mean(axis=0)
     return centre + (polygon - centre) * factor
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / max(float(np.linalg.norm(vector)), 1e-9)

@@ -47,6 +47,7 @@ _GRIDS: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 def _pixel_grid(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
     key = (width, height)
     if key not in _GRIDS:
-        gx, gy = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+        gx, gy = np.meshgrid(np.arange(width, dtype=np.float32),
+                             np.arange(height, dtype=np.float32))
         _GRIDS[key] = (gx, gy)
     return _GRIDS[key]
