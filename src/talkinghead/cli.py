@@ -64,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
                          help="refuse audio longer than this many seconds (default 600)")
     animate.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     animate.set_defaults(run=_animate)
+    _add_serve(commands)
     return parser
 
 
@@ -83,6 +84,34 @@ def _animate(args: argparse.Namespace) -> int:
               f"{summary.n_frames} frames at {summary.fps} fps, {summary.width}x{summary.height}, "
               f"rendered in {summary.elapsed_s:.2f} s "
               f"(real-time factor {summary.real_time_factor:.2f})")
+    return 0
+
+
+def _add_serve(commands: argparse._SubParsersAction) -> None:
+    serve = commands.add_parser(
+        "serve", help="run the HTTP service (hosted-API compatible) with its playground",
+        description="Serve the hosted-API-compatible HTTP service. Other settings come from "
+                    "TALKINGHEAD_* environment variables (see docs/SERVICE.md).",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
+                       "127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--workers", type=int, default=None,
+                       help="concurrent rendering processes (default: CPU count)")
+    serve.add_argument("--data-dir", type=Path, default=None,
+                       help="job store, inputs and outputs (default ./talkinghead-data)")
+    serve.set_defaults(run=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from talkinghead.service.server import serve  # heavy imports only when serving
+    from talkinghead.service.settings import Settings
+
+    try:
+        settings = Settings.from_env(workers=args.workers, data_dir=args.data_dir)
+    except ValueError as exc:
+        raise InputError(f"bad service setting: {exc}") from exc
+    serve(settings, host=args.host, port=args.port)
     return 0
 
 

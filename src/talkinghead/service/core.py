@@ -1,0 +1,111 @@
+"""The service's parts wired together: store, runner, webhooks, keys, URL signing."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import secrets
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from talkinghead.service.auth import ApiKeys, UrlSigner, stored_secret
+from talkinghead.service.fetch import FetchLimits, decode_base64, fetch_url, is_url
+from talkinghead.service.jobs import Job, JobStatus, WebhookState
+from talkinghead.service.netguard import AddressPolicy, guarded_pool
+from talkinghead.service.runner import Runner
+from talkinghead.service.schemas import Prediction, Progress, Timings, Urls
+from talkinghead.service.settings import Settings
+from talkinghead.service.store import SQLiteJobStore
+from talkinghead.service.webhooks import WebhookSender
+
+log = logging.getLogger("talkinghead.service")
+
+
+class Service:
+    """Everything the routes need; ``start``/``stop`` bracket the server's life."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        data = settings.data_dir
+        data.mkdir(parents=True, exist_ok=True)
+        keys = settings.api_keys
+        if not keys:
+            keys = (secrets.token_urlsafe(24),)
+            log.warning("no API keys configured (TALKINGHEAD_API_KEYS); for this run use: %s",
+                        keys[0])
+        self.keys = ApiKeys(keys)
+        self.webhook_secret = settings.webhook_secret or stored_secret(
+            data / "webhook_secret", prefix="whsec_")
+        self.signer = UrlSigner(stored_secret(data / "url_secret"), ttl_s=settings.url_ttl_s)
+        self.policy = AddressPolicy(settings.fetch_allow)
+        self.fetch_pool = guarded_pool(self.policy)
+        self.store = SQLiteJobStore(data / "jobs.sqlite3")
+        self.webhooks = WebhookSender(
+            secret=self.webhook_secret, policy=self.policy, attempts=settings.webhook_attempts,
+            backoff_s=settings.webhook_backoff_s, timeout_s=settings.webhook_timeout_s,
+            on_result=self._webhook_done)
+        self.runner = Runner(settings, self.store, on_finished=self._job_finished)
+
+    def start(self) -> None:
+        """Start webhooks (re-sending undelivered ones) and the runner."""
+        self.webhooks.start()
+        for job in self.store.pending_webhooks():
+            self._job_finished(job)
+        self.runner.start()
+
+    def stop(self) -> None:
+        """Stop the runner and webhooks, then close the store."""
+        self.runner.stop()
+        self.webhooks.stop()
+        self.fetch_pool.close()
+        self.store.close()
+
+    def load_input(self, value: str, *, field: str, max_bytes: int) -> bytes:
+        """Bytes of an input field (URL or base64); blocking, run it off the event loop."""
+        if is_url(value):
+            limits = FetchLimits(max_bytes=max_bytes,
+                                 connect_timeout_s=self.settings.fetch_connect_timeout_s,
+                                 read_timeout_s=self.settings.fetch_read_timeout_s,
+                                 total_timeout_s=self.settings.fetch_total_timeout_s,
+                                 max_redirects=self.settings.max_redirects)
+            return fetch_url(value, field=field, limits=limits, pool=self.fetch_pool)
+        return decode_base64(value, field=field, max_bytes=max_bytes)
+
+    def new_job(self, *, model: str, owner: str, options: dict[str, Any],
+                echo: dict[str, Any], base64_output: bool, webhook: str | None,
+                base_url: str) -> Job:
+        """A fresh job record (not yet stored)."""
+        return Job(id=uuid.uuid4().hex, model=model, owner=owner, created_at=time.time(),
+                   options=options, input=echo, enable_base64_output=base64_output,
+                   webhook_url=webhook, base_url=base_url)
+
+    def present(self, job: Job) -> Prediction:
+        """The hosted API's ``data`` object for ``job``."""
+        outputs: list[str] = []
+        output = self.runner.paths.output(job.id)
+        if job.status is JobStatus.COMPLETED and output.is_file():
+            if job.enable_base64_output:
+                outputs = [base64.b64encode(output.read_bytes()).decode()]
+            else:
+                path = f"/files/{job.id}.mp4"
+                outputs = [f"{job.base_url}{path}?{self.signer.query(path)}"]
+        created = datetime.fromtimestamp(job.created_at, UTC)
+        return Prediction(
+            id=job.id, model=job.model, outputs=outputs,
+            urls=Urls(get=f"{job.base_url}/api/v3/predictions/{job.id}/result"),
+            has_nsfw_contents=[] if job.has_nsfw is None else [job.has_nsfw],
+            status=job.status.value,
+            created_at=created.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            error=job.error or "", timings=Timings(inference=job.inference_ms),
+            progress=Progress(done=job.progress_done, total=job.progress_total))
+
+    def _job_finished(self, job: Job) -> None:
+        if job.webhook_url:
+            payload = self.present(job).model_dump()
+            payload["input"] = job.input
+            self.webhooks.send(job.id, job.webhook_url, payload)
+
+    def _webhook_done(self, job_id: str, ok: bool) -> None:
+        self.store.set_webhook_state(job_id, WebhookState.DELIVERED if ok else WebhookState.FAILED)

@@ -1,0 +1,62 @@
+"""Errors only the HTTP service raises, as leaves of the one ``TalkingHeadError`` tree::
+
+    TalkingHeadError
+    ├── InputError
+    │   ├── RequestError          malformed JSON, unknown or ill-typed field (400)
+    │   ├── FetchError            a URL input could not be fetched (400)
+    │   │   └── BlockedAddressError   private/loopback/link-local/multicast target (400)
+    │   └── ContentRefusedError   refused by the operator's content policy (422)
+    ├── AuthError                 missing or wrong API key (401)
+    ├── NotFoundError             unknown or expired prediction or file (404)
+    └── BusyError                 too many queued jobs (429)
+"""
+
+from __future__ import annotations
+
+from talkinghead.errors import InputError, TalkingHeadError
+
+
+class RequestError(InputError):
+    """The request body or a field in it is malformed."""
+
+    code = "invalid_request"
+
+
+class FetchError(InputError):
+    """A URL input could not be fetched."""
+
+    code = "fetch_failed"
+
+
+class BlockedAddressError(FetchError):
+    """A URL resolves to an address this server refuses to reach."""
+
+    code = "blocked_address"
+
+
+class ContentRefusedError(InputError):
+    """The input was refused by the operator's content policy."""
+
+    code = "content_refused"
+    http_status = 422
+
+
+class AuthError(TalkingHeadError):
+    """Missing or wrong API key."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class NotFoundError(TalkingHeadError):
+    """No such prediction (or it expired), or no such file."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class BusyError(TalkingHeadError):
+    """The queue is full."""
+
+    code = "busy"
+    http_status = 429

@@ -1,0 +1,52 @@
+"""Messages between the runner and its worker processes (picklable dataclasses)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Task:
+    """Render one job: runner -> worker."""
+
+    job_id: str
+    image_path: str
+    audio_path: str
+    output_path: str
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Started:
+    """A worker picked up a task."""
+
+    worker: int
+    job_id: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Frames written so far."""
+
+    worker: int
+    job_id: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class Done:
+    """A task ended; ``error`` is None on success."""
+
+    worker: int
+    job_id: str
+    inference_ms: int
+    has_nsfw: bool | None = None
+    error: str | None = None
+    error_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Wake:
+    """Nudge the runner's loop (a job was submitted)."""

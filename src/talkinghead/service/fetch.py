@@ -1,0 +1,162 @@
+"""Turn an ``image``/``audio`` field (URL, base64 or data URI) into bytes, within limits.
+
+URLs: http and https only, at most ``max_redirects`` redirects, connect and
+read timeouts plus an overall deadline, a byte limit enforced while reading,
+and every connection vetted by ``netguard`` (so redirects are checked too).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import time
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import httpcore
+
+from talkinghead.errors import FileTooLargeError, UnsupportedImageFormatError
+from talkinghead.service.errors import FetchError, RequestError
+
+_DATA_URI = re.compile(r"^data:([\w.+/-]*)(;[\w=.+-]*)*?;base64,", re.IGNORECASE)
+_REDIRECTS = {301, 302, 303, 307, 308}
+_USER_AGENT = "talkinghead-fetch/1"
+
+
+@dataclass(frozen=True, kw_only=True)
+class FetchLimits:
+    """Limits for one input field."""
+
+    max_bytes: int
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 20.0
+    total_timeout_s: float = 120.0
+    max_redirects: int = 3
+
+
+def is_url(value: str) -> bool:
+    """True when ``value`` looks like a URL (any scheme) rather than base64."""
+    return re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", value) is not None
+
+
+def decode_base64(value: str, *, field: str, max_bytes: int) -> bytes:
+    """Decode base64 with or without a ``data:...;base64,`` prefix; whitespace is ignored."""
+    text = value.strip()
+    match = _DATA_URI.match(text)
+    if match:
+        text = text[match.end():]
+    elif text.startswith("data:"):
+        raise RequestError(f"{field}: data URI must be base64 encoded (data:<type>;base64,...)")
+    text = re.sub(r"\s+", "", text)
+    if not text:
+        raise RequestError(f"{field}: is empty; give a URL or base64 data")
+    if len(text) * 3 // 4 > max_bytes + 2:
+        raise FileTooLargeError(f"{field}: the decoded data is over the "
+                                f"{max_bytes / 2**20:.0f} MB limit")
+    text += "=" * (-len(text) % 4)
+    try:
+        data = base64.b64decode(text, altchars=b"-_" if ("-" in text or "_" in text) else None,
+                                validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise RequestError(f"{field}: neither an http(s) URL nor valid base64 ({exc})") from exc
+    if len(data) > max_bytes:
+        raise FileTooLargeError(f"{field}: {len(data) / 2**20:.1f} MB is over the "
+                                f"{max_bytes / 2**20:.0f} MB limit")
+    if not data:
+        raise RequestError(f"{field}: decodes to zero bytes")
+    return data
+
+
+def fetch_url(url: str, *, field: str, limits: FetchLimits, pool: httpcore.ConnectionPool) -> bytes:
+    """GET ``url`` through ``pool`` (a guarded pool), following up to ``max_redirects``."""
+    deadline = time.monotonic() + limits.total_timeout_s
+    current = url
+    for _hop in range(limits.max_redirects + 1):
+        target = check_url(current, field)
+        timeouts = {"connect": limits.connect_timeout_s, "read": limits.read_timeout_s,
+                    "write": limits.read_timeout_s, "pool": limits.connect_timeout_s}
+        try:
+            with pool.stream("GET", target, headers=[(b"User-Agent", _USER_AGENT.encode()),
+                                                     (b"Accept", b"*/*")],
+                             extensions={"timeout": timeouts}) as response:
+                if response.status in _REDIRECTS:
+                    location = _header(response.headers, b"location")
+                    if not location:
+                        raise FetchError(f"{field}: {current} redirected without a Location")
+                    current = urljoin(current, location)
+                    continue
+                if response.status != 200:
+                    raise FetchError(f"{field}: {current} answered HTTP {response.status}")
+                return _read_body(response, field=field, limits=limits, deadline=deadline)
+        except httpcore.TimeoutException as exc:
+            raise FetchError(f"{field}: {current} timed out ({type(exc).__name__})") from exc
+        except (httpcore.NetworkError, httpcore.ProtocolError) as exc:
+            raise FetchError(f"{field}: cannot fetch {current} ({exc or type(exc).__name__})") \
+                from exc
+    raise FetchError(f"{field}: more than {limits.max_redirects} redirects from {url}")
+
+
+def check_url(url: str, field: str) -> httpcore.URL:
+    """Parse an http(s) URL for httpcore; raise RequestError naming ``field`` otherwise."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise RequestError(f"{field}: malformed URL {url!r} ({exc})") from exc
+    if parts.scheme.lower() not in ("http", "https"):
+        raise RequestError(f"{field}: only http and https URLs are accepted, not "
+                           f"{parts.scheme or 'a relative'} URL {url!r}")
+    if not parts.hostname:
+        raise RequestError(f"{field}: URL {url!r} has no host")
+    if parts.username or parts.password:
+        raise RequestError(f"{field}: URLs with credentials are not accepted")
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    return httpcore.URL(scheme=parts.scheme.lower(), host=parts.hostname,
+                        port=port, target=target)
+
+
+def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _read_body(response: httpcore.Response, *, field: str, limits: FetchLimits,
+               deadline: float) -> bytes:
+    too_large = FileTooLargeError(f"{field}: the file is over the "
+                                  f"{limits.max_bytes / 2**20:.0f} MB limit")
+    length = _header(response.headers, b"content-length")
+    if length and length.isdigit() and int(length) > limits.max_bytes:
+        raise too_large
+    chunks, size = [], 0
+    for chunk in response.iter_stream():
+        size += len(chunk)
+        if size > limits.max_bytes:
+            raise too_large
+        if time.monotonic() > deadline:
+            raise FetchError(f"{field}: download took longer than {limits.total_timeout_s:g} s")
+        chunks.append(chunk)
+    if not size:
+        raise FetchError(f"{field}: the URL returned an empty body")
+    return b"".join(chunks)
+
+
+#: Leading bytes of image formats, to refuse unsupported ones before queueing.
+_IMAGE_MAGIC = [(b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF8", "GIF"),
+                (b"BM", "BMP"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"),
+                (b"\x00\x00\x01\x00", "ICO"), (b"%PDF", "PDF"), (b"<svg", "SVG"), (b"<?xml", "SVG")]
+
+
+def check_image_format(data: bytes) -> None:
+    """Refuse anything but PNG, JPEG and WebP by its leading bytes (415)."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return
+    kind = next((name for magic, name in _IMAGE_MAGIC if data.startswith(magic)), None)
+    if kind in ("PNG", "JPEG"):
+        return
+    described = f"{kind} images are" if kind else "this file is"
+    raise UnsupportedImageFormatError(f"image: {described} not supported; use PNG, JPEG or WebP")

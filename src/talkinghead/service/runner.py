@@ -1,0 +1,237 @@
+"""The in-process job runner: a pool of rendering worker processes fed from the store.
+
+One supervisor thread owns the workers. It claims queued jobs for idle workers,
+folds worker events into the store, notices crashed or overrunning workers
+(retrying a crashed job up to ``max_attempts`` in all, then failing it), and
+deletes expired jobs. Rendering never runs in the server's event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import queue
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any
+
+from talkinghead.service.errors import BusyError
+from talkinghead.service.events import Done, Progress, Task, Wake
+from talkinghead.service.jobs import Job, JobStatus
+from talkinghead.service.settings import Settings
+from talkinghead.service.store import JobStore
+from talkinghead.service.worker import worker_main
+
+log = logging.getLogger("talkinghead.service")
+EXPIRE_EVERY_S = 30.0
+
+
+class DataPaths:
+    """Where a job's files live under the data directory."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.root = data_dir
+        self.inputs = data_dir / "inputs"
+        self.outputs = data_dir / "outputs"
+
+    def input_dir(self, job_id: str) -> Path:
+        return self.inputs / job_id
+
+    def output(self, job_id: str) -> Path:
+        return self.outputs / f"{job_id}.mp4"
+
+
+@dataclass
+class _Worker:
+    index: int
+    process: BaseProcess
+    inbox: Connection
+    job_id: str | None = None
+    since: float = 0.0
+
+
+class Runner:
+    """Admits jobs and runs them on ``settings.workers`` worker processes."""
+
+    def __init__(self, settings: Settings, store: JobStore, *,
+                 on_finished: Callable[[Job], None] = lambda job: None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._settings = settings
+        self._store = store
+        self._on_finished = on_finished
+        self._clock = clock
+        self.paths = DataPaths(settings.data_dir)
+        self._ctx = mp.get_context("spawn")
+        self._events: Any = self._ctx.Queue()
+        self._workers: list[_Worker] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="talkinghead-runner", daemon=True)
+        self._next_expiry = 0.0
+
+    def start(self) -> None:
+        """Recover jobs left by a previous run, start the workers and the supervisor."""
+        self.paths.inputs.mkdir(parents=True, exist_ok=True)
+        self.paths.outputs.mkdir(parents=True, exist_ok=True)
+        for job in self._store.recover(max_attempts=self._settings.max_attempts,
+                                       now=self._clock()):
+            self._finished(job)
+        self._workers = [self._spawn(i) for i in range(self._settings.workers)]
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop the supervisor and the workers; a render in progress is abandoned."""
+        self._stop.set()
+        self._events.put(Wake())
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+        for worker in self._workers:
+            worker.process.terminate()
+        for worker in self._workers:
+            worker.process.join(timeout_s)
+            worker.inbox.close()
+        self._events.close()
+        self._events.join_thread()
+
+    def submit(self, job: Job, image: bytes, audio: bytes) -> None:
+        """Store the inputs and queue ``job``; raise BusyError when the queue is full."""
+        if self._store.count(JobStatus.CREATED) >= self._settings.max_queued:
+            raise BusyError(f"the queue is full ({self._settings.max_queued} tasks waiting); "
+                            "try again later")
+        folder = self.paths.input_dir(job.id)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "image").write_bytes(image)
+        (folder / "audio").write_bytes(audio)
+        self._store.create(job)
+        self._events.put(Wake())
+
+    # -- supervisor thread -------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._step()
+            except Exception:  # keep supervising whatever happens; the log says what
+                log.exception("runner step failed")
+                time.sleep(0.5)
+
+    def _step(self) -> None:
+        try:
+            event = self._events.get(timeout=0.25)
+            while True:
+                self._handle(event)
+                event = self._events.get_nowait()
+        except queue.Empty:
+            pass
+        if self._stop.is_set():
+            return
+        self._check_workers()
+        self._dispatch()
+        if self._clock() >= self._next_expiry:
+            self._next_expiry = self._clock() + EXPIRE_EVERY_S
+            self._expire()
+
+    def _handle(self, event: object) -> None:
+        if isinstance(event, Progress):
+            self._store.set_progress(event.job_id, event.done, event.total)
+        elif isinstance(event, Done):
+            worker = self._workers[event.worker]
+            if worker.job_id == event.job_id:
+                worker.job_id = None
+            output = self.paths.output(event.job_id)
+            if event.error is None and output.is_file():
+                job = self._store.finish(event.job_id, JobStatus.COMPLETED, now=self._clock(),
+                                         inference_ms=event.inference_ms,
+                                         has_nsfw=event.has_nsfw)
+            else:
+                job = self._store.finish(
+                    event.job_id, JobStatus.FAILED, now=self._clock(),
+                    error=event.error or "the renderer produced no video",
+                    error_code=event.error_code or "render_failed",
+                    inference_ms=event.inference_ms, has_nsfw=event.has_nsfw)
+            if job is not None:
+                self._finished(job)
+
+    def _dispatch(self) -> None:
+        for worker in self._workers:
+            if worker.job_id is not None or not worker.process.is_alive():
+                continue
+            job = self._store.claim_next(self._clock())
+            if job is None:
+                return
+            folder = self.paths.input_dir(job.id)
+            options = dict(job.options, max_audio_s=self._settings.max_audio_s)
+            try:
+                worker.inbox.send(Task(job.id, str(folder / "image"), str(folder / "audio"),
+                                       str(self.paths.output(job.id)), options))
+            except OSError:  # the worker just died; _check_workers replaces it
+                self._store.requeue(job.id)
+                continue
+            worker.job_id, worker.since = job.id, self._clock()
+
+    def _check_workers(self) -> None:
+        now = self._clock()
+        for i, worker in enumerate(self._workers):
+            overdue = (worker.job_id is not None
+                       and now - worker.since > self._settings.job_timeout_s)
+            if worker.process.is_alive() and not overdue:
+                continue
+            if overdue:
+                worker.process.terminate()
+                worker.process.join(5.0)
+                self._fail(worker.job_id, "timeout", "rendering took longer than the "
+                           f"{self._settings.job_timeout_s:g} s limit; try shorter audio "
+                           "or a smaller size")
+            elif worker.job_id is not None:
+                self._crashed(worker.job_id, worker.process.exitcode)
+            worker.inbox.close()
+            self._workers[i] = self._spawn(i)
+
+    def _crashed(self, job_id: str, exitcode: int | None) -> None:
+        job = self._store.get(job_id)
+        log.warning("worker died (exit code %s) while rendering %s", exitcode, job_id)
+        if job is None or job.status is not JobStatus.PROCESSING:
+            return
+        if job.attempts >= self._settings.max_attempts:
+            self._fail(job_id, "worker_crashed", f"the renderer crashed {job.attempts} times on "
+                       "these inputs; try another portrait or audio file")
+        else:
+            self._store.requeue(job_id)
+
+    def _fail(self, job_id: str | None, code: str, message: str) -> None:
+        if job_id is None:
+            return
+        job = self._store.finish(job_id, JobStatus.FAILED, now=self._clock(), error=message,
+                                 error_code=code)
+        if job is not None:
+            self._finished(job)
+
+    def _finished(self, job: Job) -> None:
+        shutil.rmtree(self.paths.input_dir(job.id), ignore_errors=True)
+        try:
+            self._on_finished(job)
+        except Exception:
+            log.exception("on_finished failed for %s", job.id)
+
+    def _expire(self) -> None:
+        for job_id in self._store.created_before(self._clock() - self._settings.retention_s):
+            if any(w.job_id == job_id for w in self._workers):
+                continue
+            shutil.rmtree(self.paths.input_dir(job_id), ignore_errors=True)
+            self.paths.output(job_id).unlink(missing_ok=True)
+            self._store.delete(job_id)
+
+    def _spawn(self, index: int) -> _Worker:
+        parent_end, child_end = self._ctx.Pipe()
+        process = self._ctx.Process(
+            target=worker_main, name=f"talkinghead-worker-{index}", daemon=True,
+            args=(index, child_end, self._events, self._settings.nsfw_policy,
+                  self._settings.nsfw_threshold))
+        process.start()
+        child_end.close()
+        return _Worker(index, process, parent_end)

@@ -1,0 +1,166 @@
+"""Request and response JSON, compatible with the hosted avatar API.
+
+Hosted fields: ``image``, ``audio``, ``enable_base64_output`` (both models), plus
+``prompt``, ``resolution``, ``seed``, ``fast_mode``/``turbo_mode`` and ``mask_url``
+on the 1.5 model. talkinghead extras (both models): ``seed``, ``fps``, ``size``,
+``expression``, ``motion_intensity``, ``mouth_motion``, ``blinks_per_min``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from talkinghead.config import Options
+from talkinghead.errors import OptionsError
+from talkinghead.service.errors import RequestError
+
+MODEL_V1 = "bytedance/avatar-omni-human"
+MODEL_V15 = "bytedance/avatar-omni-human-1.5"
+
+#: Named expression presets -> Options fields (explicit fields win over a preset).
+EXPRESSIONS: dict[str, dict[str, float]] = {
+    "neutral": {"head_motion": 1.0, "mouth_motion": 1.0, "blinks_per_min": 15.0},
+    "calm": {"head_motion": 0.5, "mouth_motion": 0.85, "blinks_per_min": 12.0},
+    "lively": {"head_motion": 1.6, "mouth_motion": 1.15, "blinks_per_min": 18.0},
+}
+#: The 1.5 model's ``resolution`` -> our ``size`` (our sizes count the long side).
+RESOLUTIONS = {"720p": "720", "1080p": "1080"}
+
+
+class AvatarRequest(BaseModel):
+    """Body of ``POST /api/v3/bytedance/avatar-omni-human``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    image: str = Field(description="Portrait: http(s) URL, base64, or data URI (PNG/JPEG/WebP).")
+    audio: str = Field(description="Speech or song: http(s) URL, base64, or data URI.")
+    enable_base64_output: bool = Field(False, description="Return the MP4 as base64, not a URL.")
+    seed: int | None = Field(None, description="Motion seed; -1 or absent picks one at random.")
+    fps: int | None = Field(None, description="Frames per second, 10 to 60 (default 25).")
+    size: Literal["512", "720", "1080", "original"] | None = Field(
+        None, description="Long side of the video in pixels, or the source size (default 512).")
+    expression: Literal["neutral", "calm", "lively"] | None = Field(
+        None, description="Preset for head motion, mouth opening and blink rate.")
+    motion_intensity: float | None = Field(None, description="Head motion scale, 0 to 2.")
+    mouth_motion: float | None = Field(None, description="Mouth opening scale, 0 to 2.")
+    blinks_per_min: float | None = Field(None, description="Mean blink rate, 0 to 40.")
+
+
+class Avatar15Request(AvatarRequest):
+    """Body of ``POST /api/v3/bytedance/avatar-omni-human-1.5``."""
+
+    prompt: str | None = Field(None, description="Not supported: motion follows the audio. "
+                               "A non-empty prompt is refused (or ignored, by operator choice).")
+    resolution: Literal["720p", "1080p"] | None = Field(
+        None, description="720p -> size 720, 1080p -> size 1080 (long side).")
+    fast_mode: bool | None = Field(None, description="Accepted; no effect (always fast).")
+    turbo_mode: bool | None = Field(None, description="Accepted; no effect (always fast).")
+    mask_url: str | list[str] | None = Field(None, description="Not supported; must be empty.")
+
+
+def parse_request(model: type[AvatarRequest], body: Any) -> AvatarRequest:
+    """Validate a decoded JSON body; raise RequestError naming the offending field."""
+    if not isinstance(body, dict):
+        raise RequestError("the request body must be a JSON object")
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise RequestError(_describe(exc, model)) from None
+
+
+def to_options(request: AvatarRequest, *, prompt_policy: str = "reject") -> dict[str, Any]:
+    """Our render options for ``request`` (validated; a random seed is fixed here)."""
+    values: dict[str, Any] = dict(EXPRESSIONS[request.expression or "neutral"])
+    if isinstance(request, Avatar15Request):
+        if request.prompt and request.prompt.strip() and prompt_policy == "reject":
+            raise RequestError("prompt: text prompts are not supported by this server (motion "
+                               "follows the audio); remove it, or use expression and "
+                               "motion_intensity")
+        if request.mask_url:
+            raise RequestError("mask_url: masks are not supported; the most prominent face "
+                               "in the image is animated")
+        if request.resolution and request.size:
+            raise RequestError("resolution and size both given; use one of them")
+        if request.resolution:
+            values["size"] = RESOLUTIONS[request.resolution]
+    seed = request.seed
+    if seed is None or seed == -1:
+        seed = secrets.randbelow(2**31)
+    values["seed"] = seed
+    explicit = {"fps": request.fps, "size": request.size, "head_motion": request.motion_intensity,
+                "mouth_motion": request.mouth_motion, "blinks_per_min": request.blinks_per_min}
+    values.update({k: v for k, v in explicit.items() if v is not None})
+    try:
+        Options.from_dict(values)
+    except OptionsError as exc:
+        message = exc.message.replace("head_motion", "motion_intensity")
+        raise RequestError(message) from None
+    return values
+
+
+def _describe(exc: ValidationError, model: type[AvatarRequest]) -> str:
+    problems = []
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error["loc"]) or "body"
+        if error["type"] == "extra_forbidden":
+            problems.append(f"unknown field '{name}' (accepted: "
+                            f"{', '.join(model.model_fields)})")
+        elif error["type"] == "missing":
+            problems.append(f"field '{name}' is required")
+        else:
+            problems.append(f"field '{name}': {error['msg']}")
+    return "; ".join(problems)
+
+
+class Urls(BaseModel):
+    """Related endpoints."""
+
+    get: str
+
+
+class Timings(BaseModel):
+    """Render time in milliseconds (0 until completed)."""
+
+    inference: int
+
+
+class Progress(BaseModel):
+    """talkinghead extra: frames written so far."""
+
+    done: int
+    total: int
+
+
+class Prediction(BaseModel):
+    """The hosted API's ``data`` object, plus ``progress``."""
+
+    id: str
+    model: str
+    outputs: list[str]
+    urls: Urls
+    has_nsfw_contents: list[bool]
+    status: Literal["created", "processing", "completed", "failed"]
+    created_at: str
+    error: str
+    timings: Timings
+    progress: Progress
+
+
+class Envelope(BaseModel):
+    """Every successful answer."""
+
+    code: int = 200
+    message: str = "success"
+    data: Prediction
+
+
+class ErrorEnvelope(BaseModel):
+    """Every error answer; ``error_code`` is a talkinghead extra for programs."""
+
+    code: int
+    message: str
+    data: None = None
+    error_code: str

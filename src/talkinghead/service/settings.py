@@ -1,0 +1,162 @@
+"""Service settings: one frozen dataclass; ``Settings.from_env`` is the only env read."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+MB = 1024 * 1024
+
+NsfwPolicy = Literal["off", "flag", "refuse"]
+PromptPolicy = Literal["reject", "ignore"]
+
+#: Environment variable -> field name, for every field that can come from the environment.
+_ENV = {
+    "TALKINGHEAD_DATA_DIR": "data_dir",
+    "TALKINGHEAD_WORKERS": "workers",
+    "TALKINGHEAD_PUBLIC_URL": "public_url",
+    "TALKINGHEAD_WEBHOOK_SECRET": "webhook_secret",
+    "TALKINGHEAD_MAX_IMAGE_MB": "max_image_mb",
+    "TALKINGHEAD_MAX_AUDIO_MB": "max_audio_mb",
+    "TALKINGHEAD_MAX_AUDIO_S": "max_audio_s",
+    "TALKINGHEAD_FETCH_CONNECT_TIMEOUT_S": "fetch_connect_timeout_s",
+    "TALKINGHEAD_FETCH_READ_TIMEOUT_S": "fetch_read_timeout_s",
+    "TALKINGHEAD_FETCH_ALLOW": "fetch_allow",
+    "TALKINGHEAD_RETENTION_S": "retention_s",
+    "TALKINGHEAD_URL_TTL_S": "url_ttl_s",
+    "TALKINGHEAD_MAX_ATTEMPTS": "max_attempts",
+    "TALKINGHEAD_JOB_TIMEOUT_S": "job_timeout_s",
+    "TALKINGHEAD_MAX_QUEUED": "max_queued",
+    "TALKINGHEAD_WEBHOOK_ATTEMPTS": "webhook_attempts",
+    "TALKINGHEAD_WEBHOOK_BACKOFF_S": "webhook_backoff_s",
+    "TALKINGHEAD_NSFW_POLICY": "nsfw_policy",
+    "TALKINGHEAD_NSFW_THRESHOLD": "nsfw_threshold",
+    "TALKINGHEAD_PROMPT_POLICY": "prompt_policy",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """How the HTTP service runs. Every field has a default except where noted.
+
+    api_keys: Bearer keys accepted; empty means one random key is made at start.
+    workers: rendering processes (concurrent renders).
+    data_dir: SQLite job store, inputs, outputs and generated secrets live here.
+    public_url: base URL clients see (behind a proxy); default: the request's own.
+    webhook_secret: HMAC key for webhooks (``whsec_`` prefix optional); default:
+        generated once and kept in ``data_dir``.
+    fetch_allow: networks (CIDR) that URL inputs and webhooks may reach even
+        though they are private or loopback; empty refuses them all.
+    retention_s: inputs, outputs and job records are deleted this long after creation.
+    url_ttl_s: lifetime of the signed output URLs handed out in results.
+    max_attempts: a job interrupted by a crash or restart is tried at most this often.
+    job_timeout_s: a render running longer is stopped and the job fails.
+    max_queued: jobs waiting beyond this many get 429.
+    nsfw_policy: "off" (no check), "flag" (report only) or "refuse" (fail the task).
+    prompt_policy: what the 1.5 route does with a non-empty ``prompt``.
+    """
+
+    api_keys: tuple[str, ...] = ()
+    workers: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    data_dir: Path = Path("talkinghead-data")
+    public_url: str | None = None
+    webhook_secret: str | None = None
+    max_image_mb: float = 50.0
+    max_audio_mb: float = 50.0
+    max_audio_s: float = 600.0
+    fetch_connect_timeout_s: float = 5.0
+    fetch_read_timeout_s: float = 20.0
+    fetch_total_timeout_s: float = 120.0
+    max_redirects: int = 3
+    fetch_allow: tuple[str, ...] = ()
+    retention_s: float = 24 * 3600.0
+    url_ttl_s: float = 3600.0
+    max_attempts: int = 3
+    job_timeout_s: float = 1800.0
+    max_queued: int = 1000
+    webhook_attempts: int = 6
+    webhook_backoff_s: float = 2.0
+    webhook_timeout_s: float = 10.0
+    nsfw_policy: NsfwPolicy = "flag"
+    nsfw_threshold: float = 0.5
+    prompt_policy: PromptPolicy = "reject"
+    playground: bool = True
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ValueError(f"workers must be at least 1, got {self.workers}")
+        if self.nsfw_policy not in ("off", "flag", "refuse"):
+            raise ValueError(f"nsfw_policy must be off, flag or refuse, got {self.nsfw_policy!r}")
+        if self.prompt_policy not in ("reject", "ignore"):
+            raise ValueError(f"prompt_policy must be reject or ignore, got {self.prompt_policy!r}")
+        for net in self.fetch_allow:
+            ipaddress.ip_network(net, strict=False)  # raises ValueError on a bad entry
+        for name in ("max_image_mb", "max_audio_mb", "max_audio_s", "retention_s", "url_ttl_s",
+                     "job_timeout_s", "fetch_connect_timeout_s", "fetch_read_timeout_s"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.max_attempts < 1 or self.webhook_attempts < 1:
+            raise ValueError("max_attempts and webhook_attempts must be at least 1")
+
+    @property
+    def max_image_bytes(self) -> int:
+        return int(self.max_image_mb * MB)
+
+    @property
+    def max_audio_bytes(self) -> int:
+        return int(self.max_audio_mb * MB)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``TALKINGHEAD_*`` variables, then ``overrides`` (None values skipped).
+
+        API keys come from ``TALKINGHEAD_API_KEYS`` (comma-separated) and/or the
+        file named by ``TALKINGHEAD_API_KEYS_FILE`` (one key a line, # comments).
+        """
+        env = dict(os.environ if env is None else env)
+        types = {f.name: f.type for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for var, name in _ENV.items():
+            raw = env.get(var, "").strip()
+            if raw:
+                values[name] = _convert(var, raw, str(types[name]))
+        keys = [k.strip() for k in env.get("TALKINGHEAD_API_KEYS", "").split(",") if k.strip()]
+        keys_file = env.get("TALKINGHEAD_API_KEYS_FILE", "").strip()
+        if keys_file:
+            keys += _read_keys_file(Path(keys_file))
+        if keys:
+            values["api_keys"] = tuple(dict.fromkeys(keys))
+        if env.get("TALKINGHEAD_PLAYGROUND", "").strip().lower() in ("0", "false", "no", "off"):
+            values["playground"] = False
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> Settings:
+        """A copy with ``changes`` applied."""
+        return replace(self, **changes)
+
+
+def _convert(var: str, raw: str, type_name: str) -> Any:
+    try:
+        if "Path" in type_name:
+            return Path(raw)
+        if "tuple" in type_name:
+            return tuple(item.strip() for item in raw.split(",") if item.strip())
+        if type_name.startswith("int"):
+            return int(raw)
+        if type_name.startswith("float"):
+            return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{var}={raw!r}: {exc}") from exc
+    return raw
+
+
+def _read_keys_file(path: Path) -> list[str]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ValueError(f"TALKINGHEAD_API_KEYS_FILE: cannot read {path}: {exc}") from exc
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]

@@ -1,0 +1,161 @@
+"""Signed webhook delivery: retried with exponential backoff, never raising, never blocking.
+
+Each request carries the headers receivers of the hosted API already verify::
+
+    webhook-id: <unique id of this event; the same on every retry>
+    webhook-timestamp: <Unix seconds when this attempt was sent>
+    webhook-signature: v3,<hex HMAC-SHA256>
+
+The HMAC key is the webhook secret without its ``whsec_`` prefix (UTF-8 bytes,
+not base64-decoded); the signed message is ``{id}.{timestamp}.{raw body}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import hmac
+import itertools
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from talkinghead.service.fetch import check_url
+from talkinghead.service.netguard import AddressPolicy, guarded_pool
+
+log = logging.getLogger("talkinghead.service.webhooks")
+MAX_AGE_S = 300
+
+
+def sign(secret: str, webhook_id: str, timestamp: int, body: bytes) -> str:
+    """The ``webhook-signature`` header value for one request."""
+    key = secret.removeprefix("whsec_").encode()
+    message = f"{webhook_id}.{timestamp}.".encode() + body
+    return "v3," + hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def verify(secret: str, headers: Mapping[str, str], body: bytes, *,
+           now: float | None = None, max_age_s: int = MAX_AGE_S) -> bool:
+    """Receiver side: True when ``headers`` sign ``body`` with ``secret`` and are fresh."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    webhook_id = lowered.get("webhook-id", "")
+    timestamp = lowered.get("webhook-timestamp", "")
+    signature = lowered.get("webhook-signature", "")
+    if not (webhook_id and timestamp.isdigit() and signature):
+        return False
+    if abs((time.time() if now is None else now) - int(timestamp)) > max_age_s:
+        return False
+    expected = sign(secret, webhook_id, int(timestamp), body)
+    return any(hmac.compare_digest(expected, s.strip()) for s in signature.split(" "))
+
+
+@dataclass(order=True)
+class _Delivery:
+    due: float
+    seq: int
+    job_id: str = field(compare=False)
+    url: str = field(compare=False)
+    body: bytes = field(compare=False)
+    webhook_id: str = field(compare=False)
+    attempt: int = field(default=0, compare=False)
+
+
+class WebhookSender:
+    """Background threads that POST signed payloads and retry failures."""
+
+    def __init__(self, *, secret: str, policy: AddressPolicy, attempts: int = 6,
+                 backoff_s: float = 2.0, timeout_s: float = 10.0, threads: int = 4,
+                 on_result: Callable[[str, bool], None] = lambda job_id, ok: None) -> None:
+        self._secret = secret
+        self._pool = guarded_pool(policy)
+        self._attempts, self._backoff_s, self._timeout_s = attempts, backoff_s, timeout_s
+        self._on_result = on_result
+        self._heap: list[_Delivery] = []
+        self._seq = itertools.count()
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._threads = [threading.Thread(target=self._loop, name=f"talkinghead-webhook-{i}",
+                                          daemon=True) for i in range(threads)]
+
+    def start(self) -> None:
+        """Start the delivery threads."""
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, timeout_s: float = 2.0) -> None:
+        """Stop delivering; undelivered webhooks stay pending in the store."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        for thread in self._threads:
+            thread.join(timeout_s)
+        self._pool.close()
+
+    def send(self, job_id: str, url: str, payload: dict[str, Any]) -> None:
+        """Queue ``payload`` for delivery to ``url``; returns at once."""
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        delivery = _Delivery(time.monotonic(), next(self._seq), job_id, url, body,
+                             f"whk_{uuid.uuid4().hex}")
+        with self._cond:
+            heapq.heappush(self._heap, delivery)
+            self._cond.notify()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopping and (
+                        not self._heap or self._heap[0].due > time.monotonic()):
+                    wait = self._heap[0].due - time.monotonic() if self._heap else None
+                    self._cond.wait(wait)
+                if self._stopping:
+                    return
+                delivery = heapq.heappop(self._heap)
+            self._attempt(delivery)
+
+    def _attempt(self, delivery: _Delivery) -> None:
+        delivery.attempt += 1
+        ok, why = self._post(delivery)
+        if ok:
+            self._report(delivery.job_id, True)
+            return
+        if delivery.attempt >= self._attempts:
+            log.warning("webhook for %s to %s failed %d times, giving up: %s",
+                        delivery.job_id, delivery.url, delivery.attempt, why)
+            self._report(delivery.job_id, False)
+            return
+        delivery.due = time.monotonic() + self._backoff_s * 2 ** (delivery.attempt - 1)
+        log.info("webhook for %s failed (%s); retry %d in %.1f s", delivery.job_id, why,
+                 delivery.attempt, delivery.due - time.monotonic())
+        with self._cond:
+            heapq.heappush(self._heap, delivery)
+            self._cond.notify()
+
+    def _post(self, delivery: _Delivery) -> tuple[bool, str]:
+        timestamp = int(time.time())
+        headers = [(b"Content-Type", b"application/json"),
+                   (b"User-Agent", b"talkinghead-webhook/1"),
+                   (b"webhook-id", delivery.webhook_id.encode()),
+                   (b"webhook-timestamp", str(timestamp).encode()),
+                   (b"webhook-signature",
+                    sign(self._secret, delivery.webhook_id, timestamp, delivery.body).encode())]
+        timeouts = {k: self._timeout_s for k in ("connect", "read", "write", "pool")}
+        try:
+            response = self._pool.request("POST", check_url(delivery.url, "webhook"),
+                                          headers=headers, content=delivery.body,
+                                          extensions={"timeout": timeouts})
+        except Exception as exc:  # never raise: network, refused address, bad URL alike
+            return False, f"{type(exc).__name__}: {exc}"
+        if 200 <= response.status < 300:
+            return True, ""
+        return False, f"HTTP {response.status}"
+
+    def _report(self, job_id: str, ok: bool) -> None:
+        try:
+            self._on_result(job_id, ok)
+        except Exception:
+            log.exception("webhook result callback failed for %s", job_id)

@@ -1,0 +1,89 @@
+"""The code that runs inside a rendering worker process.
+
+Each worker is a long-lived child process: it imports the pipeline once,
+then renders tasks one at a time and reports ``Started``/``Progress``/``Done``
+events. Bad input ends a task with an error, never the worker; a crash of
+the worker itself is seen, and handled, by the runner.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from multiprocessing.connection import Connection
+from multiprocessing.queues import Queue
+from pathlib import Path
+from typing import Any
+
+from talkinghead.service.events import Done, Progress, Started, Task
+
+PROGRESS_EVERY_S = 0.2
+
+
+def worker_main(index: int, inbox: Connection, events: Queue[Any],
+                nsfw_policy: str, nsfw_threshold: float) -> None:
+    """Serve tasks from ``inbox`` until it closes or sends None."""
+    import talkinghead.pipeline  # noqa: F401  (import once, before the first task)
+    from talkinghead.service.nsfw import NudityDetector
+
+    detector = NudityDetector(threshold=nsfw_threshold) if nsfw_policy != "off" else None
+    parent = os.getppid()
+    while True:
+        try:
+            if not inbox.poll(1.0):
+                if os.getppid() != parent:  # the server died: do not linger as an orphan
+                    return
+                continue
+            task = inbox.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        events.put(Started(index, task.job_id))
+        events.put(_run(index, task, events, detector, nsfw_policy))
+
+
+def _run(index: int, task: Task, events: Queue[Any], detector: Any, nsfw_policy: str) -> Done:
+    from talkinghead.config import Options
+    from talkinghead.errors import TalkingHeadError
+    from talkinghead.pipeline import render_video
+
+    started = time.perf_counter()
+    has_nsfw: bool | None = None
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.perf_counter()
+        if done == total or now - last[0] >= PROGRESS_EVERY_S:
+            last[0] = now
+            events.put(Progress(index, task.job_id, done, total))
+
+    try:
+        if detector is not None:
+            has_nsfw = _check_nsfw(task, detector, nsfw_policy)
+        partial = Path(task.output_path + ".part")
+        render_video(task.image_path, task.audio_path, partial, Options(**task.options),
+                     progress=progress)
+        os.replace(partial, task.output_path)
+    except TalkingHeadError as exc:
+        return Done(index, task.job_id, _ms(started), has_nsfw, exc.message, exc.code)
+    except Exception as exc:  # a bug, not the input: report it, keep the worker alive
+        return Done(index, task.job_id, _ms(started), has_nsfw,
+                    f"internal error while rendering ({type(exc).__name__}: {exc}); "
+                    "please report it", "render_failed")
+    return Done(index, task.job_id, _ms(started), has_nsfw)
+
+
+def _check_nsfw(task: Task, detector: Any, nsfw_policy: str) -> bool:
+    from talkinghead.inputs import load_portrait
+    from talkinghead.service.errors import ContentRefusedError
+
+    flagged = bool(detector.is_nsfw(load_portrait(task.image_path).rgb))
+    if flagged and nsfw_policy == "refuse":
+        raise ContentRefusedError("image: the portrait was flagged as explicit nudity and this "
+                                  "server's policy refuses such tasks; use another portrait")
+    return flagged
+
+
+def _ms(started: float) -> int:
+    return int(round((time.perf_counter() - started) * 1000))
