@@ -65,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     animate.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     animate.set_defaults(run=_animate)
     _add_serve(commands)
+    _add_eval(commands)
     return parser
 
 
@@ -113,6 +114,31 @@ def _serve(args: argparse.Namespace) -> int:
         raise InputError(f"bad service setting: {exc}") from exc
     serve(settings, host=args.host, port=args.port)
     return 0
+
+
+def _add_eval(commands: argparse._SubParsersAction) -> None:
+    evaluate = commands.add_parser(
+        "eval", help="measure a talking video: lip sync, identity, motion, quality",
+        description="Measure VIDEO made from PORTRAIT and AUDIO, or with --suite render and "
+                    "measure every image x audio pair of two folders (see docs/EVAL.md).",
+    )
+    evaluate.add_argument("inputs", nargs="*", type=Path, metavar="PORTRAIT AUDIO VIDEO",
+                          help="the portrait, the audio and the video made from them")
+    evaluate.add_argument("--report", type=Path, help="write an HTML report (PNGs beside it)")
+    evaluate.add_argument("--json", type=Path, help="write the figures as JSON")
+    evaluate.add_argument("--text", help="English transcript of AUDIO: adds m/b/p lip closure")
+    evaluate.add_argument("--suite", nargs=2, type=Path, metavar=("IMAGES_DIR", "AUDIO_DIR"),
+                          help="render and evaluate every pair; tables with medians")
+    evaluate.add_argument("--out", type=Path, default=Path("out/eval-suite"),
+                          help="--suite output folder (default out/eval-suite)")
+    evaluate.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    evaluate.set_defaults(run=_eval)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from talkinghead.quality.command import run  # heavy imports only when evaluating
+
+    return run(args)
 
 
 class _ProgressBar:

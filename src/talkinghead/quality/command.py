@@ -1,0 +1,51 @@
+"""What ``talkinghead eval`` does with its parsed arguments (cli.py only declares them)."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from talkinghead.errors import OptionsError
+
+
+def run(args: argparse.Namespace) -> int:
+    """Evaluate one video, or with ``--suite`` render and evaluate a folder matrix."""
+    if args.suite:
+        if args.inputs:
+            raise OptionsError("eval --suite takes IMAGES_DIR AUDIO_DIR only, "
+                               "not PORTRAIT AUDIO VIDEO as well")
+        return _suite(args)
+    if len(args.inputs) != 3:
+        raise OptionsError("eval needs PORTRAIT AUDIO VIDEO (or --suite IMAGES_DIR AUDIO_DIR)")
+    from talkinghead.quality.evaluate import evaluate
+    from talkinghead.quality.report import summary_lines, write_json, write_report
+
+    portrait, audio, video = (Path(p) for p in args.inputs)
+    ev = evaluate(portrait, audio, video, text=args.text)
+    if args.report:
+        files = write_report(ev, args.report)
+        print(f"report: {files[0]} (pictures: {', '.join(f.name for f in files[1:])})",
+              file=sys.stderr)
+    if args.json:
+        write_json(ev, args.json)
+    if not args.quiet:
+        print("\n".join(summary_lines(ev)))
+    return 0
+
+
+def _suite(args: argparse.Namespace) -> int:
+    from talkinghead.quality.suite import run_suite, write_tables
+
+    images_dir, audio_dir = (Path(p) for p in args.suite)
+    results = run_suite(images_dir, audio_dir, args.out,
+                        log=(lambda _: None) if args.quiet else None)
+    command = "talkinghead eval --suite " + " ".join(shlex.quote(str(p)) for p in args.suite)
+    command += f" --out {shlex.quote(str(args.out))}"
+    md_path, csv_path = write_tables(results, args.out, command=command)
+    if not args.quiet:
+        print(md_path.read_text())
+        print(f"tables: {md_path}, {csv_path}; reports in {args.out / 'reports'}",
+              file=sys.stderr)
+    return 0 if any(r.error is None for r in results) else 1
