@@ -138,11 +138,15 @@ def _add_submit_route(app: FastAPI, service: Service, model: str,
         options = to_options(parsed, prompt_policy=settings.prompt_policy)
         if webhook:
             await run_in_threadpool(_check_webhook, service, webhook)
-        image, audio = await asyncio.gather(
+        loaded = await asyncio.gather(
             run_in_threadpool(service.load_input, parsed.image, field="image",
                               max_bytes=settings.max_image_bytes),
             run_in_threadpool(service.load_input, parsed.audio, field="audio",
-                              max_bytes=settings.max_audio_bytes))
+                              max_bytes=settings.max_audio_bytes), return_exceptions=True)
+        for outcome in loaded:  # report the image's problem first, whichever finished first
+            if isinstance(outcome, BaseException):
+                raise outcome
+        image, audio = loaded
         check_image_format(image)
         echo = {k: v for k, v in decoded.items() if k not in ("image", "audio")}
         echo |= {k: v if is_url(v) else f"<base64, {n} bytes>"

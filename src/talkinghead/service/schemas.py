@@ -3,7 +3,8 @@
 Hosted fields: ``image``, ``audio``, ``enable_base64_output`` (both models), plus
 ``prompt``, ``resolution``, ``seed``, ``fast_mode``/``turbo_mode`` and ``mask_url``
 on the 1.5 model. talkinghead extras (both models): ``seed``, ``fps``, ``size``,
-``expression``, ``motion_intensity``, ``mouth_motion``, ``blinks_per_min``.
+``expression``, ``motion_intensity``, ``mouth_motion``, ``blinks_per_min``, ``transcript``
+(each passed to ``talkinghead.config.Options``, which validates it).
 """
 
 from __future__ import annotations
@@ -20,12 +21,6 @@ from talkinghead.service.errors import RequestError
 MODEL_V1 = "bytedance/avatar-omni-human"
 MODEL_V15 = "bytedance/avatar-omni-human-1.5"
 
-#: Named expression presets -> Options fields (explicit fields win over a preset).
-EXPRESSIONS: dict[str, dict[str, float]] = {
-    "neutral": {"head_motion": 1.0, "mouth_motion": 1.0, "blinks_per_min": 15.0},
-    "calm": {"head_motion": 0.5, "mouth_motion": 0.85, "blinks_per_min": 12.0},
-    "lively": {"head_motion": 1.6, "mouth_motion": 1.15, "blinks_per_min": 18.0},
-}
 #: The 1.5 model's ``resolution`` -> our ``size`` (our sizes count the long side).
 RESOLUTIONS = {"720p": "720", "1080p": "1080"}
 
@@ -42,11 +37,13 @@ class AvatarRequest(BaseModel):
     fps: int | None = Field(None, description="Frames per second, 10 to 60 (default 25).")
     size: Literal["512", "720", "1080", "original"] | None = Field(
         None, description="Long side of the video in pixels, or the source size (default 512).")
-    expression: Literal["neutral", "calm", "lively"] | None = Field(
-        None, description="Preset for head motion, mouth opening and blink rate.")
+    expression: str | None = Field(
+        None, description="Expression preset (neutral, happy, serious, excited).")
     motion_intensity: float | None = Field(None, description="Head motion scale, 0 to 2.")
     mouth_motion: float | None = Field(None, description="Mouth opening scale, 0 to 2.")
     blinks_per_min: float | None = Field(None, description="Mean blink rate, 0 to 40.")
+    transcript: str | None = Field(None, description="Text of the speech (English): more "
+                                   "accurate lip shapes.")
 
 
 class Avatar15Request(AvatarRequest):
@@ -73,7 +70,7 @@ def parse_request(model: type[AvatarRequest], body: Any) -> AvatarRequest:
 
 def to_options(request: AvatarRequest, *, prompt_policy: str = "reject") -> dict[str, Any]:
     """Our render options for ``request`` (validated; a random seed is fixed here)."""
-    values: dict[str, Any] = dict(EXPRESSIONS[request.expression or "neutral"])
+    values: dict[str, Any] = {}
     if isinstance(request, Avatar15Request):
         if request.prompt and request.prompt.strip() and prompt_policy == "reject":
             raise RequestError("prompt: text prompts are not supported by this server (motion "
@@ -91,12 +88,15 @@ def to_options(request: AvatarRequest, *, prompt_policy: str = "reject") -> dict
         seed = secrets.randbelow(2**31)
     values["seed"] = seed
     explicit = {"fps": request.fps, "size": request.size, "head_motion": request.motion_intensity,
-                "mouth_motion": request.mouth_motion, "blinks_per_min": request.blinks_per_min}
+                "mouth_motion": request.mouth_motion, "blinks_per_min": request.blinks_per_min,
+                "expression": request.expression, "transcript": request.transcript}
     values.update({k: v for k, v in explicit.items() if v is not None})
     try:
         Options.from_dict(values)
     except OptionsError as exc:
         message = exc.message.replace("head_motion", "motion_intensity")
+        if message.startswith("unknown option"):  # an extra this build's renderer lacks
+            message = f"not supported by this server: {message.split(': ', 1)[1]}"
         raise RequestError(message) from None
     return values
 

@@ -1,0 +1,100 @@
+"""Restart recovery with a real SQLite file, and a server with no allow-list."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE_SPEECH
+from tests.service.conftest import PORTRAIT, Api, LocalHTTP, ServerProcess, b64, short_wav
+
+SPEECH = b64(EXAMPLE_SPEECH.read_bytes())  # 12.7 s: long enough to be caught mid-render
+
+
+def submit_and_kill_mid_render(server: ServerProcess) -> tuple[str, str]:
+    """Submit a long job and a short one; SIGKILL the server while the long one renders."""
+    api = Api(server.url)
+    try:
+        long_id = api.submit({"image": b64(PORTRAIT), "audio": SPEECH}).json()["data"]["id"]
+        short_id = api.submit({"image": b64(PORTRAIT),
+                               "audio": b64(short_wav(0.5))}).json()["data"]["id"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            data = api.client.get(f"/api/v3/predictions/{long_id}/result").json()["data"]
+            if data["status"] == "processing" and data["progress"]["done"] > 0:
+                break
+            assert data["status"] in ("created", "processing"), data
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the long job never started rendering")
+    finally:
+        api.close()
+    server.kill()
+    return long_id, short_id
+
+
+def restarted(data_dir: Path, **env: str) -> ServerProcess:
+    return ServerProcess(data_dir, workers=1, env=env).start()
+
+
+def test_killed_mid_job_the_job_completes_after_restart(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    first = ServerProcess(data_dir, workers=1).start()
+    try:
+        long_id, short_id = submit_and_kill_mid_render(first)
+    finally:
+        first.stop()
+    assert (data_dir / "jobs.sqlite3").is_file()
+    second = restarted(data_dir)
+    api = Api(second.url)
+    try:
+        for job_id in (long_id, short_id):
+            done = api.wait(job_id)
+            assert done["status"] == "completed", done["error"]
+            assert done["progress"]["done"] == done["progress"]["total"] > 0
+    finally:
+        api.close()
+        second.stop()
+
+
+def test_attempts_are_bounded(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    first = ServerProcess(data_dir, workers=1, env={"TALKINGHEAD_MAX_ATTEMPTS": "1"}).start()
+    try:
+        long_id, short_id = submit_and_kill_mid_render(first)
+    finally:
+        first.stop()
+    second = restarted(data_dir, TALKINGHEAD_MAX_ATTEMPTS="1")
+    api = Api(second.url)
+    try:
+        failed = api.wait(long_id)
+        assert failed["status"] == "failed" and "interrupted" in failed["error"]
+        assert api.wait(short_id)["status"] == "completed"
+    finally:
+        api.close()
+        second.stop()
+
+
+@pytest.fixture
+def plain_server(tmp_path: Path) -> ServerProcess:
+    server = ServerProcess(tmp_path / "plain", workers=1).start()
+    yield server
+    server.stop()
+
+
+def test_loopback_is_refused_without_an_allow_list(plain_server: ServerProcess,
+                                                   local_http: LocalHTTP) -> None:
+    api = Api(plain_server.url)
+    try:
+        audio = b64(short_wav(0.5))
+        for image in (f"{local_http.url}/portrait.png", f"http://localhost:{local_http.port}/x"):
+            refused = api.submit({"image": image, "audio": audio})
+            assert refused.status_code == 400, refused.text
+            assert refused.json()["error_code"] == "blocked_address"
+            assert "loopback" in refused.json()["message"]
+        hook = api.submit({"image": b64(PORTRAIT), "audio": audio}, webhook=f"{local_http.url}/h")
+        assert hook.status_code == 400 and hook.json()["error_code"] == "blocked_address"
+    finally:
+        api.close()

@@ -1,0 +1,137 @@
+"""Service pieces without a server: address policy, base64, signatures, settings, options."""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from dataclasses import fields
+
+import pytest
+
+from talkinghead.config import Options
+from talkinghead.errors import FileTooLargeError, UnsupportedImageFormatError
+from talkinghead.service.auth import ApiKeys, UrlSigner
+from talkinghead.service.errors import AuthError, BlockedAddressError, RequestError
+from talkinghead.service.fetch import check_image_format, decode_base64, is_url
+from talkinghead.service.netguard import AddressPolicy
+from talkinghead.service.schemas import Avatar15Request, AvatarRequest, parse_request, to_options
+from talkinghead.service.settings import Settings
+from talkinghead.service.webhooks import sign, verify
+
+
+@pytest.mark.parametrize("address", [
+    "10.0.0.1", "172.16.5.4", "192.168.1.1", "127.0.0.1", "127.8.8.8", "169.254.169.254",
+    "0.0.0.0", "100.64.0.1", "224.0.0.1", "239.1.1.1", "::1", "fe80::1", "fc00::1", "ff02::1",
+    "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::",
+])
+def test_non_public_addresses_are_refused(address: str) -> None:
+    assert not AddressPolicy().is_allowed(ipaddress.ip_address(address))
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111"])
+def test_public_addresses_are_allowed(address: str) -> None:
+    assert AddressPolicy().is_allowed(ipaddress.ip_address(address))
+
+
+def test_allow_list_and_resolution() -> None:
+    with pytest.raises(BlockedAddressError, match="loopback"):
+        AddressPolicy().resolve("localhost", 80)
+    assert AddressPolicy(["127.0.0.0/8"]).resolve("127.0.0.1", 80) == "127.0.0.1"
+    assert not AddressPolicy(["127.0.0.1/32"]).is_allowed(ipaddress.ip_address("127.0.0.2"))
+
+
+def test_base64_forms() -> None:
+    raw = bytes(range(256)) * 3
+    import base64
+
+    plain = base64.b64encode(raw).decode()
+    assert decode_base64(plain, field="image", max_bytes=10_000) == raw
+    assert decode_base64("data:image/png;base64," + plain, field="image", max_bytes=10_000) == raw
+    assert decode_base64(plain.rstrip("="), field="image", max_bytes=10_000) == raw
+    wrapped = "\n".join(plain[i:i + 76] for i in range(0, len(plain), 76))
+    assert decode_base64(wrapped, field="image", max_bytes=10_000) == raw
+    urlsafe = base64.urlsafe_b64encode(raw).decode()
+    assert decode_base64(urlsafe, field="image", max_bytes=10_000) == raw
+    with pytest.raises(RequestError, match="image: neither"):
+        decode_base64("@@@@", field="image", max_bytes=100)
+    with pytest.raises(RequestError, match="data URI"):
+        decode_base64("data:image/png,abc", field="image", max_bytes=100)
+    with pytest.raises(FileTooLargeError):
+        decode_base64(plain, field="audio", max_bytes=100)
+    assert is_url("https://x.y/z") and is_url("ftp://x") and not is_url(plain)
+
+
+def test_image_sniffing() -> None:
+    check_image_format(b"\x89PNG\r\n\x1a\n....")
+    check_image_format(b"\xff\xd8\xff\xe0....")
+    check_image_format(b"RIFF\0\0\0\0WEBPVP8 ")
+    for data, word in ((b"GIF89a...", "GIF"), (b"BM....", "BMP"), (b"hello", "this file")):
+        with pytest.raises(UnsupportedImageFormatError, match=word):
+            check_image_format(data)
+
+
+def test_webhook_signature_round_trip() -> None:
+    body, now = b'{"id":"abc","status":"completed"}', int(time.time())
+    headers = {"webhook-id": "whk_1", "webhook-timestamp": str(now),
+               "webhook-signature": sign("whsec_s3cret", "whk_1", now, body)}
+    assert headers["webhook-signature"].startswith("v3,")
+    assert verify("whsec_s3cret", headers, body)
+    assert verify("s3cret", headers, body)  # the prefix is not part of the key
+    assert not verify("whsec_other", headers, body)
+    assert not verify("whsec_s3cret", headers, body + b" ")
+    assert not verify("whsec_s3cret", headers, body, now=now + 3600)  # too old
+    assert not verify("whsec_s3cret", {}, body)
+
+
+def test_keys_and_signed_urls() -> None:
+    keys = ApiKeys(("a", "b"))
+    assert keys.owner("Bearer a") != keys.owner("bearer b")
+    for header in (None, "", "Bearer", "Bearer c", "Token a"):
+        with pytest.raises(AuthError):
+            keys.owner(header)
+    now = [1000.0]
+    signer = UrlSigner("k", ttl_s=60, clock=lambda: now[0])
+    query = dict(p.split("=") for p in signer.query("/files/x.mp4").split("&"))
+    assert signer.check("/files/x.mp4", query["expires"], query["sig"])
+    assert not signer.check("/files/y.mp4", query["expires"], query["sig"])
+    now[0] += 61
+    assert not signer.check("/files/x.mp4", query["expires"], query["sig"])
+
+
+def test_settings_from_env(tmp_path) -> None:
+    keys_file = tmp_path / "keys"
+    keys_file.write_text("# ops keys\nk2\n\nk3\n")
+    settings = Settings.from_env({"TALKINGHEAD_API_KEYS": "k1, k2", "TALKINGHEAD_API_KEYS_FILE":
+                                  str(keys_file), "TALKINGHEAD_WORKERS": "3",
+                                  "TALKINGHEAD_FETCH_ALLOW": "127.0.0.1/32,10.0.0.0/8",
+                                  "TALKINGHEAD_NSFW_POLICY": "refuse"}, workers=None)
+    assert settings.api_keys == ("k1", "k2", "k3") and settings.workers == 3
+    assert settings.fetch_allow == ("127.0.0.1/32", "10.0.0.0/8")
+    assert settings.nsfw_policy == "refuse"
+    assert Settings.from_env({}, workers=1).workers == 1
+    with pytest.raises(ValueError):
+        Settings.from_env({"TALKINGHEAD_NSFW_POLICY": "maybe"})
+    with pytest.raises(ValueError):
+        Settings.from_env({"TALKINGHEAD_FETCH_ALLOW": "not-a-network"})
+
+
+def test_option_mapping() -> None:
+    base = {"image": "x", "audio": "y"}
+    options = to_options(parse_request(AvatarRequest, {**base, "seed": 5, "fps": 30,
+                                                       "motion_intensity": 0.2}))
+    assert options == {"seed": 5, "fps": 30, "head_motion": 0.2}
+    if "expression" in {f.name for f in fields(Options)}:
+        chosen = to_options(parse_request(AvatarRequest, {**base, "expression": "neutral"}))
+        assert chosen["expression"] == "neutral"
+        with pytest.raises(RequestError, match="expression"):
+            to_options(parse_request(AvatarRequest, {**base, "expression": "furious"}))
+    v15 = to_options(parse_request(Avatar15Request, {**base, "resolution": "1080p",
+                                                     "seed": -1, "turbo_mode": True}))
+    assert v15["size"] == "1080" and 0 <= v15["seed"] < 2**31
+    ignored = to_options(parse_request(Avatar15Request, {**base, "prompt": "smile"}),
+                         prompt_policy="ignore")
+    assert "prompt" not in ignored
+    with pytest.raises(RequestError, match="resolution and size"):
+        to_options(parse_request(Avatar15Request, {**base, "resolution": "720p", "size": "512"}))
+    with pytest.raises(RequestError, match="enable_base64_output"):
+        parse_request(AvatarRequest, {**base, "enable_base64_output": "yes"})
