@@ -27,6 +27,9 @@ python3 -m venv .venv
 # mediapipe 0.10.21 is the last release that ships its models; its metadata
 # pulls jax and a second OpenCV wheel that we do not want, hence --no-deps.
 .venv/bin/pip install -q --no-deps mediapipe==0.10.21
+# nudenet ships the nudity detector the service runs with onnxruntime; its
+# metadata pulls opencv-python-headless (a second cv2), hence --no-deps too.
+.venv/bin/pip install -q --no-deps nudenet==3.4.2
 .venv/bin/pip install -q --no-deps -e .
 if [ "${1:-}" = "--test" ]; then
   .venv/bin/pip install -q -r requirements-test.txt
