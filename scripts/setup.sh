@@ -24,6 +24,7 @@ fi
 python3 -m venv .venv
 .venv/bin/pip install -q --disable-pip-version-check --upgrade pip
 .venv/bin/pip install -q -r requirements.txt
+.venv/bin/pip install -q -r requirements-eval.txt  # talkinghead eval (docs/EVAL.md)
 # mediapipe 0.10.21 is the last release that ships its models; its metadata
 # pulls jax and a second OpenCV wheel that we do not want, hence --no-deps.
 .venv/bin/pip install -q --no-deps mediapipe==0.10.21

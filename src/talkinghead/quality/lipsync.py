@@ -22,6 +22,10 @@ MIN_SILENCE_S = 0.2
 #: ... leaving out this much at each end, where lips are still closing or opening.
 SILENCE_EDGE_S = 0.08
 MAX_LAG_FRAMES = 10
+#: Below this spread (share of the eye-corner distance, about 0.2 px on a
+#: 512 px portrait) the mouth is still: what varies is compression noise, and
+#: its correlation with the sound means nothing, so r is reported as 0.
+STILL_OPENING_STD = 0.002
 ENVELOPE_WINDOW_S = 0.04
 ENVELOPE_RANGE_DB = 40.0
 EYE_CORNERS = (33, 263)
@@ -33,7 +37,8 @@ _MIDDLE = slice(3, 8)
 class LipSync:
     """Lip-sync figures of one video.
 
-    r_lag0: Pearson r of opening and loudness at the same frame.
+    r_lag0: Pearson r of opening and loudness at the same frame (0 when the
+        mouth is still, see STILL_OPENING_STD).
     best_lag_frames: lag with the highest r within +-MAX_LAG_FRAMES; positive
         means the mouth moves after the sound.
     closed_in_silence: share of silent frames (silences >= 200 ms) with closed
@@ -126,7 +131,10 @@ def measure_lipsync(opening: np.ndarray, envelope: np.ndarray, voice_activity: n
                     fps: float) -> LipSync:
     """All lip-sync figures from per-frame opening, loudness and voice activity."""
     lags, r = lagged_correlation(opening, envelope)
-    best = int(np.argmax(r))
+    still = not np.isfinite(opening).any() or float(np.nanstd(opening)) < STILL_OPENING_STD
+    if still:
+        r = np.zeros_like(r)
+    best = int(np.argmax(r)) if not still else int(np.flatnonzero(lags == 0)[0])
     silent = silent_frames(voice_activity, fps) & np.isfinite(opening)
     closed = float(np.mean(opening[silent] < CLOSED_OPENING)) if silent.any() else None
     return LipSync(

@@ -131,7 +131,7 @@ def phone_figures(opening: np.ndarray, fps: float, phones: list[Phone]) -> Phone
 def _frames_of(phone: Phone, fps: float, n_frames: int) -> np.ndarray:
     """Video frames shown during the phone; at least the one nearest its middle."""
     first = int(np.ceil(phone.start_s * fps))
-    last = int(np.floor(phone.end_s * fps))
+    last = int(np.ceil(phone.end_s * fps)) - 1  # a frame at the very end is the next phone's
     if last < first:
         first = last = int(round((phone.start_s + phone.end_s) / 2 * fps))
     return np.arange(max(first, 0), min(last + 1, n_frames))

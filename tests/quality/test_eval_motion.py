@@ -1,0 +1,55 @@
+"""Head pose, jitter and blinks from landmarks."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from talkinghead.quality import motion
+
+
+def _rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
+    """The renderer's convention: roll @ pitch @ yaw, x right, y down, z away."""
+    y, p, r = np.radians([yaw, pitch, roll])
+    r_yaw = np.array([[np.cos(y), 0, np.sin(y)], [0, 1, 0], [-np.sin(y), 0, np.cos(y)]])
+    r_pitch = np.array([[1, 0, 0], [0, np.cos(p), -np.sin(p)], [0, np.sin(p), np.cos(p)]])
+    r_roll = np.array([[np.cos(r), -np.sin(r), 0], [np.sin(r), np.cos(r), 0], [0, 0, 1]])
+    return r_roll @ r_pitch @ r_yaw
+
+
+def test_euler_angles_invert_the_renderers_rotation() -> None:
+    for angles in [(5.0, 0.0, 0.0), (0.0, -4.0, 0.0), (0.0, 0.0, 3.0), (6.0, -3.0, 2.5)]:
+        assert np.allclose(motion.euler_angles(_rotation(*angles)), angles, atol=1e-6)
+
+
+def test_rotation_to_recovers_a_rotation_with_scale_and_shift() -> None:
+    rng = np.random.default_rng(0)
+    reference = rng.normal(size=(60, 3)) * [50, 60, 30]
+    moved = 1.3 * reference @ _rotation(4.0, 2.0, -3.0).T + [12.0, -5.0, 3.0]
+    assert np.allclose(motion.euler_angles(motion.rotation_to(reference, moved)),
+                       (4.0, 2.0, -3.0), atol=1e-6)
+
+
+def test_head_angles_of_the_static_video_are_near_zero(static_eval) -> None:
+    assert static_eval.motion.yaw_range_deg < 1.0
+    assert static_eval.motion.pitch_range_deg < 1.0
+    assert static_eval.motion.jitter_pct < 0.2
+    assert static_eval.motion.blinks == 0
+
+
+def test_blinks_are_counted_once_each_and_noise_is_not() -> None:
+    fps = 25
+    rng = np.random.default_rng(3)
+    openness = 0.33 + rng.normal(0, 0.004, 30 * fps)
+    for start in (50, 300, 610):
+        openness[start : start + 5] = [0.3, 0.25, 0.23, 0.26, 0.31]
+    assert list(motion.blink_frames(openness, fps)) == [52, 302, 612]
+    assert len(motion.blink_frames(0.33 + rng.normal(0, 0.004, 30 * fps), fps)) == 0
+
+
+def test_jitter_grows_with_frame_to_frame_noise(static_eval) -> None:
+    reference = static_eval.reference.points
+    smooth = np.repeat(reference[None], 50, axis=0).astype(np.float64)
+    smooth[:, :, 0] += np.linspace(0, 5, 50)[:, None]  # a slow, steady drift
+    noisy = smooth + np.random.default_rng(0).normal(0, 1.0, smooth.shape)
+    assert motion.jitter_pct(smooth, reference) < 0.05
+    assert motion.jitter_pct(noisy, reference) > 5 * motion.jitter_pct(smooth, reference) + 0.3
