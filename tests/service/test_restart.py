@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -98,3 +100,41 @@ def test_loopback_is_refused_without_an_allow_list(plain_server: ServerProcess,
         assert hook.status_code == 400 and hook.json()["error_code"] == "blocked_address"
     finally:
         api.close()
+
+
+def worker_pids(server_pid: int) -> list[int]:
+    """The server's rendering worker processes (not multiprocessing's resource tracker)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == server_pid and b"spawn_main" in cmdline:
+            pids.append(int(entry.name))
+    return pids
+
+
+def test_a_crashed_worker_is_replaced_and_the_job_retried(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "data", workers=1).start()
+    api = Api(server.url)
+    try:
+        job_id = api.submit({"image": b64(PORTRAIT), "audio": SPEECH}).json()["data"]["id"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            data = api.client.get(f"/api/v3/predictions/{job_id}/result").json()["data"]
+            if data["status"] == "processing" and data["progress"]["done"] > 0:
+                break
+            time.sleep(0.05)
+        (worker,) = worker_pids(server.proc.pid)
+        os.kill(worker, signal.SIGKILL)
+        done = api.wait(job_id)
+        assert done["status"] == "completed", done["error"]
+        assert worker not in worker_pids(server.proc.pid)
+    finally:
+        api.close()
+        server.stop()

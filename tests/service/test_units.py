@@ -135,3 +135,32 @@ def test_option_mapping() -> None:
         to_options(parse_request(Avatar15Request, {**base, "resolution": "720p", "size": "512"}))
     with pytest.raises(RequestError, match="enable_base64_output"):
         parse_request(AvatarRequest, {**base, "enable_base64_output": "yes"})
+
+
+class FakeDetector:
+    def __init__(self, flagged: bool) -> None:
+        self.flagged = flagged
+
+    def is_nsfw(self, rgb: object) -> bool:
+        return self.flagged
+
+
+def test_nsfw_policy() -> None:
+    from talkinghead.service.errors import ContentRefusedError
+    from talkinghead.service.events import Task
+    from talkinghead.service.worker import _check_nsfw
+    from tests.conftest import EXAMPLE_PORTRAIT
+
+    task = Task("j", str(EXAMPLE_PORTRAIT), "-", "-", {})
+    assert _check_nsfw(task, FakeDetector(True), "flag") is True
+    assert _check_nsfw(task, FakeDetector(False), "refuse") is False
+    with pytest.raises(ContentRefusedError, match="policy refuses"):
+        _check_nsfw(task, FakeDetector(True), "refuse")
+
+
+def test_the_real_detector_passes_the_example_portrait() -> None:
+    from talkinghead.inputs import load_portrait
+    from talkinghead.service.nsfw import NudityDetector
+    from tests.conftest import EXAMPLE_PORTRAIT
+
+    assert not NudityDetector().is_nsfw(load_portrait(EXAMPLE_PORTRAIT).rgb)

@@ -18,14 +18,6 @@ class Task:
 
 
 @dataclass(frozen=True)
-class Started:
-    """A worker picked up a task."""
-
-    worker: int
-    job_id: str
-
-
-@dataclass(frozen=True)
 class Progress:
     """Frames written so far."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
 import queue
 import shutil
 import threading
@@ -231,7 +232,8 @@ class Runner:
         process = self._ctx.Process(
             target=worker_main, name=f"talkinghead-worker-{index}", daemon=True,
             args=(index, child_end, self._events, self._settings.nsfw_policy,
-                  self._settings.nsfw_threshold))
+                  self._settings.nsfw_threshold,
+                  max(1, (os.cpu_count() or 1) // self._settings.workers)))
         process.start()
         child_end.close()
         return _Worker(index, process, parent_end)

@@ -1,7 +1,7 @@
 """The code that runs inside a rendering worker process.
 
 Each worker is a long-lived child process: it imports the pipeline once,
-then renders tasks one at a time and reports ``Started``/``Progress``/``Done``
+then renders tasks one at a time and reports ``Progress`` and ``Done``
 events. Bad input ends a task with an error, never the worker; a crash of
 the worker itself is seen, and handled, by the runner.
 """
@@ -15,15 +15,21 @@ from multiprocessing.queues import Queue
 from pathlib import Path
 from typing import Any
 
-from talkinghead.service.events import Done, Progress, Started, Task
+from talkinghead.service.events import Done, Progress, Task
 
 PROGRESS_EVERY_S = 0.2
 
 
 def worker_main(index: int, inbox: Connection, events: Queue[Any],
-                nsfw_policy: str, nsfw_threshold: float) -> None:
+                nsfw_policy: str, nsfw_threshold: float, cv_threads: int = 1) -> None:
     """Serve tasks from ``inbox`` until it closes or sends None."""
+    import cv2
+
     import talkinghead.pipeline  # noqa: F401  (import once, before the first task)
+
+    # Workers run side by side: OpenCV's own thread pool in each of them gets only
+    # its share of the cores, or they would fight over the same ones.
+    cv2.setNumThreads(cv_threads)
     from talkinghead.service.nsfw import NudityDetector
 
     detector = NudityDetector(threshold=nsfw_threshold) if nsfw_policy != "off" else None
@@ -39,7 +45,6 @@ def worker_main(index: int, inbox: Connection, events: Queue[Any],
             return
         if task is None:
             return
-        events.put(Started(index, task.job_id))
         events.put(_run(index, task, events, detector, nsfw_policy))
 
 
