@@ -29,14 +29,22 @@ def wav_bytes(samples: np.ndarray, rate_hz: int = 16_000) -> bytes:
 
 def voice_like(duration_s: float, rate_hz: int = 16_000, *, syllable_hz: float = 4.0,
                seed: int = 0) -> np.ndarray:
-    """A vowel-like harmonic buzz whose loudness rises and falls like syllables."""
+    """An "ah"-like vowel (glottal buzz through two formant resonators) whose
+    loudness rises and falls like syllables."""
+    from scipy.signal import lfilter
+
     rng = np.random.default_rng(seed)
     t = np.arange(int(duration_s * rate_hz)) / rate_hz
     f0 = 140 + 20 * np.sin(2 * np.pi * 0.7 * t)
     phase = 2 * np.pi * np.cumsum(f0) / rate_hz
-    buzz = sum(np.sin(k * phase) / k for k in range(1, 12))
+    buzz = sum(np.sin(k * phase) / k for k in range(1, 30) if k * 180 < rate_hz / 2)
+    for formant_hz, bandwidth_hz in ((750, 90), (1200, 110)):
+        r = np.exp(-np.pi * bandwidth_hz / rate_hz)
+        theta = 2 * np.pi * formant_hz / rate_hz
+        buzz = lfilter([1 - r], [1, -2 * r * np.cos(theta), r * r], buzz)
+    buzz = buzz / (np.abs(buzz).max() + 1e-9)
     envelope = 0.5 - 0.5 * np.cos(2 * np.pi * syllable_hz * t)
-    return (0.25 * buzz * envelope + 0.002 * rng.standard_normal(len(t))).astype(np.float32)
+    return (0.5 * buzz * envelope + 0.002 * rng.standard_normal(len(t))).astype(np.float32)
 
 
 def speech_with_pauses() -> tuple[np.ndarray, list[tuple[float, float]]]:

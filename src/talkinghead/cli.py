@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from talkinghead import __version__
-from talkinghead.config import SIZES, Options
+from talkinghead.config import EXPRESSION_NAMES, SIZES, Options
 from talkinghead.errors import InputError, TalkingHeadError
 
 EXIT_INPUT, EXIT_FAILURE = 2, 1
@@ -60,6 +60,14 @@ def _parser() -> argparse.ArgumentParser:
                          help="mouth opening scale, 0 to 2 (default 1)")
     animate.add_argument("--blinks-per-min", type=float, default=15.0,
                          help="mean blink rate, 0 to 40 (default 15)")
+    animate.add_argument("--expression", choices=EXPRESSION_NAMES, default="neutral",
+                         help="mood preset for smile, brows and head energy (default neutral)")
+    animate.add_argument("--text", metavar="TRANSCRIPT",
+                         help="what is said (English): aligned to the audio for sharper lip shapes")
+    animate.add_argument("--text-file", type=Path, metavar="FILE",
+                         help="read the transcript from a UTF-8 text file")
+    animate.add_argument("--debug-plot", type=Path, metavar="PLOT.png",
+                         help="also draw waveform, phones and motion curves to a PNG")
     animate.add_argument("--max-audio-s", type=float, default=600.0,
                          help="refuse audio longer than this many seconds (default 600)")
     animate.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
@@ -72,12 +80,19 @@ def _parser() -> argparse.ArgumentParser:
 def _animate(args: argparse.Namespace) -> int:
     from talkinghead.pipeline import render_video  # heavy imports only when rendering
 
+    transcript = args.text
+    if args.text_file is not None:
+        try:
+            transcript = args.text_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"{args.text_file}: cannot read the transcript ({exc})") from exc
     options = Options(fps=args.fps, size=args.size, seed=args.seed, head_motion=args.head_motion,
                       mouth_motion=args.mouth_motion, blinks_per_min=args.blinks_per_min,
-                      max_audio_s=args.max_audio_s)
+                      max_audio_s=args.max_audio_s, expression=args.expression,
+                      transcript=transcript)
     bar = _ProgressBar() if sys.stderr.isatty() and not args.quiet else None
     summary = render_video(args.portrait, args.audio, args.output, options,
-                           progress=bar.update if bar else None)
+                           progress=bar.update if bar else None, debug_plot=args.debug_plot)
     if bar:
         bar.close()
     if not args.quiet:

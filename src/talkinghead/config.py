@@ -12,6 +12,8 @@ SIZES: dict[str, int | None] = {"512": 512, "720": 720, "1080": 1080, "original"
 
 MAX_IMAGE_BYTES = 50 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000  # about 6300x6300; more is treated as a decompression bomb
+EXPRESSION_NAMES = ("neutral", "happy", "serious", "excited")
+MAX_TRANSCRIPT_CHARS = 20_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,6 +27,10 @@ class Options:
     head_motion: scale of head motion, 0 (still) to 2.
     mouth_motion: scale of mouth opening, 0 to 2.
     blinks_per_min: mean blink rate, 0 to 40.
+    expression: "neutral", "happy", "serious" or "excited": biases smile, brows
+        and head energy.
+    transcript: optional text of the speech (English); aligned to the audio it
+        makes lip shapes far more accurate than recognition alone.
     """
 
     fps: int = 25
@@ -34,6 +40,8 @@ class Options:
     head_motion: float = 1.0
     mouth_motion: float = 1.0
     blinks_per_min: float = 15.0
+    expression: str = "neutral"
+    transcript: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.fps, int) or not 10 <= self.fps <= 60:
@@ -46,6 +54,15 @@ class Options:
         _check_range("head_motion", self.head_motion, 0.0, 2.0)
         _check_range("mouth_motion", self.mouth_motion, 0.0, 2.0)
         _check_range("blinks_per_min", self.blinks_per_min, 0.0, 40.0)
+        if self.expression not in EXPRESSION_NAMES:
+            raise OptionsError(
+                f"expression must be one of {', '.join(EXPRESSION_NAMES)}, got {self.expression!r}"
+            )
+        if self.transcript is not None and (
+            not isinstance(self.transcript, str) or len(self.transcript) > MAX_TRANSCRIPT_CHARS
+        ):
+            raise OptionsError(f"transcript must be text of at most {MAX_TRANSCRIPT_CHARS} "
+                               "characters")
 
     @property
     def long_side_px(self) -> int | None:

@@ -13,11 +13,13 @@ import numpy as np
 from talkinghead.analysis.face import find_face, person_mask
 from talkinghead.analysis.rig import Rig, build_rig
 from talkinghead.config import Options
+from talkinghead.debug_plot import write_debug_plot
 from talkinghead.encode import write_mp4
 from talkinghead.inputs import AudioClip, Source, load_audio, load_portrait
 from talkinghead.motion import MotionTrack, build_motion
 from talkinghead.render import render_frames
-from talkinghead.speech import analyse_speech
+from talkinghead.speech import SpeechTrack, analyse_speech
+from talkinghead.speech.phonemes import recognise_phones
 from talkinghead.speech.prosody import frame_count
 
 #: Called with (frames done, frames in all) as the video is written.
@@ -43,14 +45,20 @@ class RenderSummary:
 
 
 def render_video(image: Source, audio: Source, output: Path, options: Options, *,
-                 progress: ProgressCallback | None = None) -> RenderSummary:
-    """Animate ``image`` to ``audio`` and write an MP4 to ``output``."""
+                 progress: ProgressCallback | None = None,
+                 debug_plot: Path | None = None) -> RenderSummary:
+    """Animate ``image`` to ``audio`` and write an MP4 to ``output``.
+
+    ``debug_plot``, if given, receives a PNG of the speech features and motion.
+    """
     started = time.perf_counter()
     portrait = load_portrait(image)
     clip = load_audio(audio, max_duration_s=options.max_audio_s)
     rgb = fit_to_size(portrait.rgb, options.long_side_px)
     rig = prepare_rig(rgb, name=portrait.name)
-    motion = plan_motion(clip, options)
+    speech, motion = plan_motion(clip, options)
+    if debug_plot is not None:
+        write_debug_plot(debug_plot, clip.mono(16_000), 16_000, speech, motion)
     height, width = rgb.shape[:2]
     write_mp4(output, render_frames(rig, motion), clip, fps=options.fps, width=width,
               height=height, n_frames=motion.n_frames,
@@ -65,11 +73,13 @@ def prepare_rig(rgb: np.ndarray, *, name: str = "the image") -> Rig:
     return build_rig(rgb, find_face(rgb, name=name), person_mask(rgb))
 
 
-def plan_motion(clip: AudioClip, options: Options) -> MotionTrack:
-    """Speech features -> per-frame motion for the whole clip."""
+def plan_motion(clip: AudioClip, options: Options) -> tuple[SpeechTrack, MotionTrack]:
+    """Speech features and phones -> per-frame motion for the whole clip."""
     n_frames = frame_count(clip.duration_s, options.fps)
-    speech = analyse_speech(clip.mono(), 16_000, options.fps, n_frames)
-    return build_motion(speech, options)
+    mono = clip.mono(16_000)
+    speech = analyse_speech(mono, 16_000, options.fps, n_frames)
+    phones = recognise_phones(mono, transcript=options.transcript)
+    return speech, build_motion(speech, phones, options)
 
 
 def fit_to_size(rgb: np.ndarray, long_side_px: int | None) -> np.ndarray:

@@ -1,5 +1,5 @@
-"""Motion: speech features + seed -> per-frame animation parameters."""
+"""Motion: speech features + phones + seed -> per-frame animation parameters."""
 
-from talkinghead.motion.track import MotionTrack, build_motion
+from talkinghead.motion.track import PARAMETERS, MotionTrack, build_motion
 
-__all__ = ["MotionTrack", "build_motion"]
+__all__ = ["PARAMETERS", "MotionTrack", "build_motion"]

@@ -1,10 +1,13 @@
 """Where each control point goes in one frame: face expression, then head pose.
 
 All functions are vectorised over the control points; displacements are in
-ROI pixels, shape (N, 2).
+ROI pixels. Expression works in the face's own axes (u across, v down, origin
+at the mouth), so a tilted source face opens its jaw along its own chin line.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -13,43 +16,64 @@ from talkinghead.analysis.rig import Rig
 
 #: Widest jaw opening (inner-lip gap at loudest) as a share of face height.
 MAX_OPEN_SHARE = 0.11
+#: The mesh's inner-lip points sit a little inside the visible lip edge of an
+#: open mouth, so closing moves by more than the measured gap.
 CLOSING_OVERSHOOT = 1.4
+UPPER_TEETH_SHARE = 0.022  # visible height of the upper teeth below the rest lip line
 
 
-def control_positions(rig: Rig, params: dict[str, float]) -> np.ndarray:
-    """(N, 2) positions of the control points for one frame's parameters."""
+@dataclass(frozen=True)
+class FacePose:
+    """One frame's geometry: control points, and the upper teeth's edge (ROI pixels)."""
+
+    positions: np.ndarray  # (N, 2)
+    upper_teeth_edge: np.ndarray  # (len(INNER_UPPER_LIP), 2)
+
+
+def pose_face(rig: Rig, params: dict[str, float]) -> FacePose:
+    """Positions of all control points, and where the (skull-fixed) upper teeth end."""
     xyz = rig.control_xyz.copy()
-    xyz[: rig.n_face, :2] += _expression(rig, params)
-    moved = _rotate_head(xyz, rig.neck_pivot, params)
-    return rig.control_xyz[:, :2] + (moved - rig.control_xyz[:, :2]) * rig.head_weight[:, None]
+    du, dv, closed_upper_v = _expression(rig, params)
+    xyz[: rig.n_face, :2] += rig.face.to_image(du, dv)
+    # The upper teeth hang from the skull: the closed lip line, a little lower.
+    face_xy = rig.control_xyz[lm.INNER_UPPER_LIP, :2]
+    _, v = rig.face.to_local(face_xy)
+    teeth_dv = closed_upper_v - v + UPPER_TEETH_SHARE * rig.face.height_px
+    teeth = np.column_stack([face_xy + rig.face.to_image(np.zeros_like(v), teeth_dv),
+                             rig.control_xyz[lm.INNER_UPPER_LIP, 2]])
+    moved = _move_head(np.vstack([xyz, teeth]), rig, params)
+    n = len(xyz)
+    weight = rig.head_weight[:, None]
+    positions = rig.control_xyz[:, :2] + (moved[:n] - rig.control_xyz[:, :2]) * weight
+    return FacePose(positions=positions, upper_teeth_edge=moved[n:])
 
 
-def _expression(rig: Rig, params: dict[str, float]) -> np.ndarray:
-    face = rig.face
+def _expression(rig: Rig, params: dict[str, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Local (du, dv) of the face points, and the closed upper-lip line's v."""
     xy = rig.control_xyz[: rig.n_face, :2]
-    u, v = face.to_local(xy)
+    u, v = rig.face.to_local(xy)
     du = np.zeros_like(u)
     dv = np.zeros_like(v)
-    _mouth(rig, u, v, du, dv, params)
+    closed_upper_v = _mouth(rig, u, v, du, dv, params)
+    _brows(rig, u, v, du, dv, params["brow_raise"])
     for upper, lower, crease, iris in (
         (lm.LEFT_EYE_UPPER, lm.LEFT_EYE_LOWER, lm.LEFT_EYE_CREASE, lm.LEFT_IRIS),
         (lm.RIGHT_EYE_UPPER, lm.RIGHT_EYE_LOWER, lm.RIGHT_EYE_CREASE, lm.RIGHT_IRIS),
     ):
-        _blink(u, v, dv, params["blink"], upper, lower, crease, iris)
-    return face.to_image(du, dv)
+        _eye(u, v, du, dv, params, upper, lower, crease, iris)
+    return du, dv, closed_upper_v
 
 
 def _mouth(rig: Rig, u: np.ndarray, v: np.ndarray, du: np.ndarray, dv: np.ndarray,
-           params: dict[str, float]) -> None:
+           params: dict[str, float]) -> np.ndarray:
     face = rig.face
+    height = face.height_px
     half_w = face.mouth_half_width_px
     upper_u, upper_v = u[lm.INNER_UPPER_LIP], v[lm.INNER_UPPER_LIP]
     lower_v = v[lm.INNER_LOWER_LIP]
     order = np.argsort(upper_u)
     midline = np.interp(u, upper_u[order], ((upper_v + lower_v) / 2)[order])
     source_gap = np.interp(u, upper_u[order], rig.source_lip_gap_px[order], left=0.0, right=0.0)
-    # The mesh's inner-lip points sit a little inside the visible lip edge of an
-    # open mouth, so close by more than the measured gap: the lips press together.
     source_gap = np.where(source_gap > 0.5, source_gap * CLOSING_OVERSHOOT + 1.0, 0.0)
 
     is_lip = np.zeros(len(u), bool)
@@ -62,52 +86,93 @@ def _mouth(rig: Rig, u: np.ndarray, v: np.ndarray, du: np.ndarray, dv: np.ndarra
     upper_lip &= ~corners
     lower_lip &= ~corners
 
-    rounding = params["lip_round"]
+    rounding, spread, smile = params["lip_round"], params["lip_spread"], params["smile"]
+    press, raise_ = params["lip_press"], params["upper_lip_raise"]
     narrowing = 1.0 - 0.25 * rounding
     across = np.clip(np.abs(u) / (half_w * narrowing), 0.0, 1.0)
-    opening_profile = np.sqrt(1.0 - across**2)  # elliptical mouth opening
-    open_px = params["jaw_open"] * MAX_OPEN_SHARE * face.height_px
+    profile = np.sqrt(1.0 - across**2)  # elliptical mouth opening
+    open_px = params["jaw_open"] * MAX_OPEN_SHARE * height
 
     # The jaw: everything below the mouth moves down, less towards the jaw's sides.
-    face_half_w = 2.4 * half_w
-    lateral = 0.25 + 0.75 * np.cos(np.clip(np.abs(u) / face_half_w, 0, 1) * np.pi / 2) ** 2
-    below = np.clip((v - midline) / (0.08 * face.height_px), 0.0, 1.0)
-    jaw = np.where(lower_lip, opening_profile, lateral * below * (~upper_lip))
+    lateral = 0.25 + 0.75 * np.cos(np.clip(np.abs(u) / (2.4 * half_w), 0, 1) * np.pi / 2) ** 2
+    below = np.clip((v - midline) / (0.08 * height), 0.0, 1.0)
+    jaw = np.where(lower_lip, profile, lateral * below * (~upper_lip))
     jaw[corners] = 0.3
 
-    # First close whatever opening the source has, then open to the target.
-    dv += np.where(upper_lip, source_gap / 2, 0.0)
+    # Close whatever opening the source has (the lips meet midway) ...
+    closing_upper = np.where(upper_lip, source_gap / 2, 0.0)
+    dv += closing_upper
     dv -= np.where(lower_lip | (jaw > 0), source_gap / 2 * np.minimum(jaw * 2, 1.0), 0.0)
+    closed_upper_v = upper_v + closing_upper[lm.INNER_UPPER_LIP]
+    # ... then open to the target; the upper lip lifts a little with the jaw.
     dv += jaw * open_px
-    dv -= np.where(upper_lip, 0.12 * open_px * opening_profile, 0.0)
+    dv -= np.where(upper_lip, (0.12 * open_px + raise_ * 0.03 * height) * profile, 0.0)
+    # Pressed lips flatten against each other.
+    dv += np.where(upper_lip & ~np.isin(np.arange(len(u)), lm.INNER_UPPER_LIP),
+                   press * 0.008 * height, 0.0)
+    dv -= np.where(lower_lip & ~np.isin(np.arange(len(u)), lm.INNER_LOWER_LIP),
+                   press * 0.008 * height, 0.0)
 
-    # Lip shape: rounding pulls the lips towards the centre, spreading pushes out.
-    mouth_zone = is_lip | (np.abs(v - midline) < 0.12 * face.height_px) & (np.abs(u) < 1.6 * half_w)
-    zone_weight = np.where(is_lip, 1.0, np.clip(1.6 - np.abs(u) / half_w, 0, 1) * 0.6) * mouth_zone
-    spread = params["lip_spread"]
-    du += u * (-0.22 * rounding + 0.08 * spread) * zone_weight
-    dv -= np.where(corners, spread * 0.015 * face.height_px, 0.0)
+    # Lip shape: rounding pulls towards the centre; spreading and smiling pull out
+    # (smiling also lifts the corners and the cheeks above them).
+    near_mouth = (np.abs(v - midline) < 0.12 * height) & (np.abs(u) < 1.6 * half_w)
+    zone = np.where(is_lip, 1.0, np.clip(1.6 - np.abs(u) / half_w, 0, 1) * 0.6) * (
+        is_lip | near_mouth)
+    du += u * (-0.22 * rounding + 0.08 * spread + 0.1 * smile) * zone
+    sideways = np.clip(np.abs(u) / half_w, 0.0, 1.0) ** 2 * zone
+    dv -= sideways * (0.015 * spread + 0.04 * smile) * height
+    cheeks = (np.abs(u) > 0.8 * half_w) & (np.abs(u) < 2.4 * half_w) & (v < midline) & (
+        v > midline - 0.3 * height) & ~is_lip
+    dv -= np.where(cheeks, smile * 0.015 * height, 0.0)
+    return closed_upper_v
 
 
-def _blink(u: np.ndarray, v: np.ndarray, dv: np.ndarray, closure: float, upper: np.ndarray,
-           lower: np.ndarray, crease: np.ndarray, iris: np.ndarray) -> None:
-    """Bring the upper lid down to the lower lid, squeezing the eye between them."""
+def _brows(rig: Rig, u: np.ndarray, v: np.ndarray, du: np.ndarray, dv: np.ndarray,
+           raise_: float) -> None:
+    """Brows lift (or knit down and in), carrying the forehead less and the lids not at all."""
+    if raise_ == 0:
+        return
+    height = rig.face.height_px
+    brows = np.concatenate([lm.LEFT_BROW, lm.RIGHT_BROW])
+    brow_v = float(v[brows].mean())
+    eye_v = float(v[np.concatenate([lm.LEFT_EYE_UPPER, lm.RIGHT_EYE_UPPER])].mean())
+    below = np.clip((v - brow_v) / max(eye_v - brow_v, 1.0), 0.0, 1.0)  # 0 at brow, 1 at eye
+    above = np.clip((brow_v - v) / (0.3 * height), 0.0, 1.0)  # 0 at brow, 1 high on forehead
+    weight = np.where(v > brow_v, 1.0 - below, 1.0 - 0.65 * above)
+    weight[v > eye_v] = 0.0
+    dv -= raise_ * 0.03 * height * weight
+    if raise_ < 0:  # knitting brows also draws them together
+        du -= np.sign(u) * (-raise_) * 0.012 * height * weight
+
+
+def _eye(u: np.ndarray, v: np.ndarray, du: np.ndarray, dv: np.ndarray, params: dict[str, float],
+         upper: np.ndarray, lower: np.ndarray, crease: np.ndarray, iris: np.ndarray) -> None:
+    """Gaze moves the iris; a blink brings the upper lid down to the lower lid."""
+    width = float(np.ptp(u[upper]))
+    opening = float(np.max(v[lower]) - np.min(v[upper]))
+    du[iris] += params["gaze_x"] * width
+    dv[iris] += params["gaze_y"] * opening
+    # A smile's cheeks push the lower lid up a little.
+    dv[lower[1:-1]] -= params["smile"] * 0.12 * opening
+    closure = params["blink"]
     if closure <= 0:
         return
     order = np.argsort(u[lower])
-    lower_line = np.interp(u, u[lower][order], v[lower][order])
+    lower_line = np.interp(u, u[lower][order], (v + dv)[lower][order])
     inside = np.concatenate([upper[1:-1], iris])
-    dv[inside] += closure * (lower_line[inside] - v[inside])
-    dv[crease] += 0.45 * closure * (lower_line[crease] - v[crease]) * 0.5
+    dv[inside] += closure * (lower_line[inside] - (v + dv)[inside])
+    dv[crease] += 0.25 * closure * (lower_line[crease] - v[crease])
 
 
-def _rotate_head(xyz: np.ndarray, pivot: np.ndarray, params: dict[str, float]) -> np.ndarray:
-    """Rotate about the neck pivot (x right, y down, z away) and project orthographically."""
+def _move_head(xyz: np.ndarray, rig: Rig, params: dict[str, float]) -> np.ndarray:
+    """Rotate about the neck pivot (x right, y down, z away), project, and shift."""
     yaw, pitch, roll = np.radians([params["yaw_deg"], params["pitch_deg"], params["roll_deg"]])
-    cy, sy, cp, sp, cr, sr = np.cos(yaw), np.sin(yaw), np.cos(pitch), np.sin(pitch), np.cos(
-        roll), np.sin(roll)
+    cy, sy, cp, sp = np.cos(yaw), np.sin(yaw), np.cos(pitch), np.sin(pitch)
+    cr, sr = np.cos(roll), np.sin(roll)
     r_yaw = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
     r_pitch = np.array([[1, 0, 0], [0, cp, -sp], [0, sp, cp]])
     r_roll = np.array([[cr, -sr, 0], [sr, cr, 0], [0, 0, 1]])
+    pivot = rig.neck_pivot
     rotated = (xyz - pivot) @ (r_roll @ r_pitch @ r_yaw).T + pivot
-    return rotated[:, :2]
+    shift = np.array([params["shift_x"], params["shift_y"]]) * rig.face.height_px
+    return rotated[:, :2] + shift

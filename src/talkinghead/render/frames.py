@@ -8,20 +8,29 @@ import cv2
 import numpy as np
 
 from talkinghead.analysis.rig import Rig
-from talkinghead.motion import MotionTrack
-from talkinghead.render.deform import control_positions
+from talkinghead.motion import PARAMETERS, MotionTrack
+from talkinghead.render.deform import pose_face
 from talkinghead.render.mouth import paint_mouth
 from talkinghead.render.warp import backward_map, warp
 
+NEUTRAL = dict.fromkeys(PARAMETERS, 0.0)
+
 
 def render_frame(rig: Rig, params: dict[str, float]) -> np.ndarray:
-    """One full RGB uint8 frame for one set of motion parameters."""
-    positions = control_positions(rig, params)
+    """One full RGB uint8 frame for one set of motion parameters.
+
+    Parameters left out of ``params`` are neutral (0): ``{"jaw_open": 1}`` is
+    the source face with its mouth wide open.
+    """
+    params = {**NEUTRAL, **params}
+    pose = pose_face(rig, params)
+    positions = pose.positions
     displacement = positions - rig.control_xyz[:, :2]
     map_x, map_y = backward_map(rig, displacement)
     person = warp(rig.roi_rgb, map_x, map_y)
     alpha = warp(rig.roi_mask, map_x, map_y)
-    paint_mouth(person, positions[: rig.n_face], rig.skin_rgb, rig.face.height_px)
+    paint_mouth(person, positions[: rig.n_face], pose.upper_teeth_edge, rig.skin_rgb,
+                rig.face.height_px, params["tongue"])
     frame = rig.image.copy()
     x0, y0, x1, y1 = rig.roi
     frame[y0:y1, x0:x1] = cv2.blendLinear(person, rig.roi_plate, alpha, 1.0 - alpha)

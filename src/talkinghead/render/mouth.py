@@ -1,7 +1,9 @@
 """The inside of the mouth: dark cavity, upper and lower teeth, tongue.
 
 Drawn between the warped inner-lip contours, so it appears exactly as far as
-the lips part and vanishes when they meet.
+the lips part and vanishes where they meet. The upper teeth hang from the
+skull (they show more when the upper lip lifts); the lower teeth and tongue
+ride on the jaw.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ SUBPIXEL_BITS = 4
 _SCALE = 1 << SUBPIXEL_BITS
 
 
-def paint_mouth(roi: np.ndarray, xy: np.ndarray, skin_rgb: np.ndarray,
-                face_height_px: float) -> None:
+def paint_mouth(roi: np.ndarray, xy: np.ndarray, upper_teeth_edge: np.ndarray,
+                skin_rgb: np.ndarray, face_height_px: float, tongue_out: float) -> None:
     """Paint the mouth interior into ``roi`` (uint8 RGB, modified in place).
 
-    ``xy`` are the warped face-mesh points in ROI pixels.
+    ``xy`` are the warped face-mesh points in ROI pixels; ``upper_teeth_edge``
+    the biting edge of the upper teeth; ``tongue_out`` 0..1 lifts the tongue
+    tip to the teeth (th, l).
     """
     upper = xy[lm.INNER_UPPER_LIP].astype(np.float64)
     lower = xy[lm.INNER_LOWER_LIP].astype(np.float64)
@@ -33,57 +37,52 @@ def paint_mouth(roi: np.ndarray, xy: np.ndarray, skin_rgb: np.ndarray,
     gap = float(column_gap.max())
     if gap < 0.75:
         return
+    # Grow the cavity a little into the lips: it hides the lip crease that the
+    # warp stretches open, and real lips roll inwards there anyway.
+    grow = np.minimum(1.0 + 0.12 * column_gap, 0.3 * column_gap)[:, None] * down
+    upper, lower = upper - grow, lower + grow * 0.6
+
     pad = int(max(4, gap))
-    x0, y0 = np.floor(np.minimum(upper.min(0), lower.min(0))).astype(int) - pad
-    x1, y1 = np.ceil(np.maximum(upper.max(0), lower.max(0))).astype(int) + pad
+    corner_min = np.minimum(upper.min(0), lower.min(0))
+    corner_max = np.maximum(upper.max(0), lower.max(0))
     h, w = roi.shape[:2]
-    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    x0, y0 = np.maximum(np.floor(corner_min).astype(int) - pad, 0)
+    x1, y1 = np.minimum(np.ceil(corner_max).astype(int) + pad, [w, h])
     if x1 - x0 < 2 or y1 - y0 < 2:
         return
     origin = np.array([x0, y0], dtype=np.float64)
-    patch_h, patch_w = y1 - y0, x1 - x0
+    size = (y1 - y0, x1 - x0)
+    upper_o, lower_o = upper - origin, lower - origin
 
-    # Grow the cavity a little into the lips: it hides the lip crease that the
-    # warp stretches open, and real lips roll inwards there anyway.
-    grow = (np.minimum(1.0 + 0.12 * column_gap, 0.3 * column_gap))[:, None] * down
-    upper = upper - grow
-    lower = lower + grow * 0.6
-    cavity = np.concatenate([upper, lower[::-1]]) - origin
-    mask = _fill(patch_h, patch_w, [cavity])
+    luma = float(np.mean(skin_rgb)) / 160.0  # keep teeth and cavity in the photo's light
+    dark = np.array([52, 16, 20], np.float32) * np.clip(luma, 0.35, 1.3)
+    teeth_colour = np.array([196, 186, 170], np.float32) * np.clip(luma, 0.5, 1.0)
+    tongue_colour = np.array([140, 60, 64], np.float32) * np.clip(luma, 0.4, 1.1)
 
-    skin = skin_rgb.astype(np.float32)
-    luma = float(skin.mean()) / 160.0  # keep teeth and cavity in the photo's light
-    dark = np.array([52, 16, 20], np.float32) * min(max(luma, 0.35), 1.3)
-    teeth_colour = np.array([200, 192, 180], np.float32) * min(max(luma, 0.5), 1.0)
-    tongue_colour = np.array([140, 60, 64], np.float32) * min(max(luma, 0.4), 1.1)
-
-    colour = np.empty((patch_h, patch_w, 3), np.float32)
+    colour = np.empty((*size, 3), np.float32)
     colour[:] = dark
     # Teeth show in the middle of the mouth and fade into shadow at the corners.
-    centre_x = (upper[:, 0].mean() + lower[:, 0].mean()) / 2 - x0
-    half_span = max(np.ptp(upper[:, 0]) / 2, 1.0)
-    across = np.abs(np.arange(patch_w) - centre_x) / half_span
-    fade = np.clip(1.25 - across * 1.1, 0.0, 1.0)[None, :, None]
-    # Upper teeth hang from the upper lip; lower teeth and tongue show as the jaw drops.
-    tooth_h = min(0.4 * gap, 0.035 * face_height_px)
-    upper_teeth = np.concatenate([upper, (upper + down * tooth_h)[::-1]]) - origin
-    teeth_mask = _fill(patch_h, patch_w, [upper_teeth])[..., None] * fade
-    colour = colour * (1 - teeth_mask) + teeth_colour * teeth_mask
+    centre_x = (upper_o[:, 0].mean() + lower_o[:, 0].mean()) / 2
+    half_span = max(np.ptp(upper_o[:, 0]) / 2, 1.0)
+    across = np.abs(np.arange(size[1]) - centre_x) / half_span
+    fade = np.clip(1.35 - across * 1.4, 0.0, 0.92)[None, :, None]
+
+    edge = upper_teeth_edge - origin
+    edge = upper_o + down * np.maximum((edge - upper_o) @ down, 0.0)[:, None]
+    upper_teeth = _fill(size, np.concatenate([upper_o, edge[::-1]]))[..., None] * fade
+    colour = _over(colour, teeth_colour, upper_teeth)
+    if gap > 0.04 * face_height_px or tongue_out > 0.05:
+        tongue = _tongue(size, upper_o, lower_o, edge, down, gap, tongue_out)
+        colour = _over(colour, tongue_colour, tongue[..., None])
     if gap > 0.04 * face_height_px:
-        tongue_centre = lower.mean(0) - origin - down * 0.1 * gap
-        tongue_axes = (np.ptp(lower[:, 0]) * 0.28, 0.22 * gap)
-        tongue = np.zeros((patch_h, patch_w), np.float32)
-        cv2.ellipse(tongue, tuple(int(c) for c in np.round(tongue_centre * _SCALE)),
-                    tuple(int(a) for a in np.round(np.array(tongue_axes) * _SCALE)),
-                    0, 0, 360, 1.0, -1, cv2.LINE_AA, SUBPIXEL_BITS)
-        tongue = tongue[..., None] * 0.7
-        colour = colour * (1 - tongue) + tongue_colour * tongue
         lower_h = min(0.12 * gap, 0.02 * face_height_px)
-        lower_teeth = np.concatenate([lower, (lower - down * lower_h)[::-1]]) - origin
-        lower_mask = _fill(patch_h, patch_w, [lower_teeth])[..., None] * fade * 0.6
-        colour = colour * (1 - lower_mask) + teeth_colour * 0.8 * lower_mask
+        lower_teeth = np.concatenate([lower_o, (lower_o - down * lower_h)[::-1]])
+        colour = _over(colour, teeth_colour * 0.8, _fill(size, lower_teeth)[..., None] * fade * 0.6)
+
+    cavity = np.concatenate([upper_o, lower_o[::-1]])
+    mask = _fill(size, cavity)
     # Depth: darker towards the back of the mouth, soft edges under the lips.
-    shade = 1.0 - 0.35 * _fill(patch_h, patch_w, [_shrink(cavity, 0.5)])
+    shade = 1.0 - 0.35 * _fill(size, _shrink(cavity, 0.5))
     colour *= cv2.GaussianBlur(shade, (0, 0), max(gap * 0.3, 0.8))[..., None]
     colour = cv2.GaussianBlur(colour, (0, 0), max(0.6, face_height_px / 400))
     mask = cv2.GaussianBlur(mask, (0, 0), 0.6)[..., None]
@@ -91,10 +90,28 @@ def paint_mouth(roi: np.ndarray, xy: np.ndarray, skin_rgb: np.ndarray,
     roi[y0:y1, x0:x1] = np.clip(patch * (1 - mask) + colour * mask + 0.5, 0, 255).astype(np.uint8)
 
 
-def _fill(height: int, width: int, polygons: list[np.ndarray]) -> np.ndarray:
-    canvas = np.zeros((height, width), np.float32)
-    pts = [np.round(p * _SCALE).astype(np.int32) for p in polygons]
-    cv2.fillPoly(canvas, pts, 1.0, cv2.LINE_AA, SUBPIXEL_BITS)
+def _tongue(size: tuple[int, int], upper: np.ndarray, lower: np.ndarray, teeth_edge: np.ndarray,
+            down: np.ndarray, gap: float, tongue_out: float) -> np.ndarray:
+    """Tongue coverage: resting on the floor of the mouth, or its tip up at the teeth."""
+    rest = lower.mean(0) - down * 0.1 * gap
+    tip = teeth_edge.mean(0) + down * 0.15 * gap
+    centre = rest + (tip - rest) * tongue_out
+    axes = (np.ptp(lower[:, 0]) * (0.28 - 0.08 * tongue_out), (0.22 + 0.1 * tongue_out) * gap)
+    canvas = np.zeros(size, np.float32)
+    cv2.ellipse(canvas, tuple(int(c) for c in np.round(centre * _SCALE)),
+                tuple(int(max(a, 0.5) * _SCALE) for a in axes),
+                0, 0, 360, 1.0, -1, cv2.LINE_AA, SUBPIXEL_BITS)
+    return canvas * (0.7 + 0.25 * tongue_out)
+
+
+def _over(base: np.ndarray, colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    return base * (1 - alpha) + colour * alpha
+
+
+def _fill(size: tuple[int, int], polygon: np.ndarray) -> np.ndarray:
+    canvas = np.zeros(size, np.float32)
+    cv2.fillPoly(canvas, [np.round(polygon * _SCALE).astype(np.int32)], 1.0, cv2.LINE_AA,
+                 SUBPIXEL_BITS)
     return canvas
 
 

@@ -26,6 +26,8 @@ class SpeechTrack:
     voice_activity: True where someone is speaking or singing.
     brightness: share of energy above 2.5 kHz (high for s, z, sh, f; low for vowels).
     darkness: share of energy below 700 Hz (high for o, u and hums).
+    pitch_hz: fundamental frequency where the sound is periodic, else 0.
+    onset: 0..1, how sharply loudness rises into this frame (syllable starts).
     """
 
     fps: int
@@ -34,6 +36,8 @@ class SpeechTrack:
     voice_activity: np.ndarray
     brightness: np.ndarray
     darkness: np.ndarray
+    pitch_hz: np.ndarray
+    onset: np.ndarray
 
     @property
     def n_frames(self) -> int:
@@ -67,11 +71,15 @@ def analyse_speech(mono: np.ndarray, sample_rate_hz: int, fps: int,
     darkness = spectrum[:, (freqs > 80) & (freqs < 700)].sum(axis=1) / total
 
     floor_db, peak_db = _floor_and_peak(loudness_db)
-    threshold_db = max(floor_db + 10.0, peak_db - 35.0, SILENCE_DBFS)
+    # A clip with no quiet part (a held note, a tone) counts as sound throughout.
+    threshold_db = max(min(floor_db + 10.0, peak_db - 6.0), peak_db - 35.0, SILENCE_DBFS)
     voice_activity = _fill_short_gaps(loudness_db > threshold_db, max_gap=2)
     span = max(peak_db - threshold_db, 6.0)
     loudness = np.clip((loudness_db - threshold_db) / span, 0.0, 1.0)
     loudness = np.where(voice_activity, loudness, 0.0)
+    pitch_hz = np.where(voice_activity, _pitch(windows, sample_rate_hz), 0.0)
+    rise = np.diff(loudness, prepend=loudness[:1])
+    onset = np.clip(rise / 0.3, 0.0, 1.0)
     return SpeechTrack(
         fps=fps,
         loudness_db=loudness_db.astype(np.float32),
@@ -79,7 +87,40 @@ def analyse_speech(mono: np.ndarray, sample_rate_hz: int, fps: int,
         voice_activity=voice_activity,
         brightness=brightness.astype(np.float32),
         darkness=darkness.astype(np.float32),
+        pitch_hz=pitch_hz.astype(np.float32),
+        onset=onset.astype(np.float32),
     )
+
+
+def _pitch(windows: np.ndarray, sample_rate_hz: int, *, low_hz: float = 70.0,
+           high_hz: float = 500.0, threshold: float = 0.5) -> np.ndarray:
+    """F0 per window by normalised autocorrelation (FFT), 0 where not periodic."""
+    n = windows.shape[1]
+    centred = windows - windows.mean(axis=1, keepdims=True)
+    spectrum = np.fft.rfft(centred, n=2 * n, axis=1)
+    autocorr = np.fft.irfft(np.abs(spectrum) ** 2, axis=1)[:, :n]
+    # Divide out the shrinking overlap so long lags are not penalised.
+    autocorr /= (n - np.arange(n)) / n
+    energy = autocorr[:, :1] + 1e-12
+    low_lag = int(sample_rate_hz / high_hz)
+    high_lag = min(int(sample_rate_hz / low_hz), n // 2)
+    band = autocorr[:, low_lag:high_lag] / energy
+    rows = np.arange(len(band))
+    # Octave errors: take the shortest lag nearly as strong as the strongest,
+    # then climb to that peak's top.
+    near_best = band >= 0.9 * band.max(axis=1, keepdims=True)
+    first = near_best.argmax(axis=1)
+    climb = np.minimum(first[:, None] + np.arange(8)[None, :], band.shape[1] - 1)
+    best = climb[rows, band[rows[:, None], climb].argmax(axis=1)]
+    strength = band[rows, best]
+    # Parabolic interpolation around the peak for sub-sample lag.
+    left = band[rows, np.maximum(best - 1, 0)]
+    right = band[rows, np.minimum(best + 1, band.shape[1] - 1)]
+    denom = left - 2 * strength + right
+    safe = np.where(np.abs(denom) > 1e-9, denom, 1.0)
+    shift = np.where(np.abs(denom) > 1e-9, 0.5 * (left - right) / safe, 0.0)
+    lag = low_lag + best + np.clip(shift, -0.5, 0.5)
+    return np.where(strength > threshold, sample_rate_hz / lag, 0.0)
 
 
 def _floor_and_peak(loudness_db: np.ndarray) -> tuple[float, float]:

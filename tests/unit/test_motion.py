@@ -1,0 +1,118 @@
+"""Motion curves: closures, silence, coarticulation, natural ranges, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from talkinghead import Options
+from talkinghead.inputs.audio import AudioClip
+from talkinghead.motion.visemes import MOUTH_PARAMETERS, mouth_curves
+from talkinghead.pipeline import plan_motion
+from talkinghead.speech.phonemes import Phone
+from tests.conftest import speech_with_pauses, voice_like
+
+JAW, PRESS = MOUTH_PARAMETERS.index("jaw_open"), MOUTH_PARAMETERS.index("lip_press")
+ROUND = MOUTH_PARAMETERS.index("lip_round")
+
+
+def _clip(samples: np.ndarray, rate: int = 16_000) -> AudioClip:
+    return AudioClip(samples=samples.astype(np.float32)[:, None], sample_rate_hz=rate, name="t")
+
+
+def test_bilabials_close_the_lips_between_open_vowels() -> None:
+    phones = [Phone("AA", 0.0, 0.3), Phone("M", 0.3, 0.38), Phone("AA", 0.38, 0.7),
+              Phone("P", 0.7, 0.73), Phone("AA", 0.73, 1.0)]
+    curves = mouth_curves(phones, 25, 25, lead_s=0.0)
+    t = np.arange(25) / 25
+    m_frames = (t >= 0.3) & (t < 0.38)
+    assert curves[m_frames, PRESS].min() == 1.0 and curves[m_frames, JAW].max() == 0.0
+    p_frame = np.argmin(np.abs(t - 0.715))
+    assert curves[p_frame, PRESS] == 1.0  # a 30 ms p still gets its closure
+    assert curves[(t > 0.1) & (t < 0.22), JAW].min() > 0.6  # open on the vowel
+
+
+def test_coarticulation_has_no_step_changes() -> None:
+    phones = [Phone("IY", 0.0, 0.4), Phone("UW", 0.4, 0.8)]
+    curves = mouth_curves(phones, 100, 100, lead_s=0.0)  # 100 fps to see the transition
+    rounding = curves[:, ROUND]
+    assert rounding[10] < 0.15 and rounding[70] > 0.85
+    assert np.abs(np.diff(rounding)).max() < 0.2  # smooth, spread over several frames
+    # Anticipation: rounding starts before the /uw/ does.
+    assert rounding[36] > 0.1
+
+
+def test_silence_keeps_the_mouth_shut_and_voice_opens_it() -> None:
+    samples, voiced = speech_with_pauses()
+    _, motion = plan_motion(_clip(samples), Options())
+    t = np.arange(motion.n_frames) / motion.fps
+    silent = np.ones(len(t), bool)
+    for start, end in voiced:
+        silent &= ~((t > start - 0.1) & (t < end + 0.1))
+    assert motion.curve("jaw_open")[silent].max() == 0.0
+    assert motion.curve("jaw_open")[~silent].max() > 0.5
+
+
+def test_same_seed_same_track() -> None:
+    samples, _ = speech_with_pauses()
+    a = plan_motion(_clip(samples), Options(seed=5))[1]
+    b = plan_motion(_clip(samples), Options(seed=5))[1]
+    c = plan_motion(_clip(samples), Options(seed=6))[1]
+    assert np.array_equal(a.values, b.values)
+    assert not np.array_equal(a.values, c.values)
+
+
+def test_head_blinks_and_gaze_in_natural_ranges() -> None:
+    samples = np.concatenate([voice_like(20.0, seed=s) for s in range(3)])  # one minute
+    _, motion = plan_motion(_clip(samples), Options(seed=1))
+    for name, limit in (("yaw_deg", 6), ("pitch_deg", 6), ("roll_deg", 5)):
+        curve = motion.curve(name)
+        assert np.ptp(curve) > 0.3 and np.abs(curve).max() < limit, name
+        assert np.abs(np.diff(curve)).max() < 0.5, f"{name} jitters"
+    blink = motion.curve("blink")
+    starts = np.flatnonzero((blink[1:] > 0.5) & (blink[:-1] <= 0.5))
+    assert 10 <= len(starts) <= 20  # per minute
+    durations = np.diff(np.flatnonzero(np.diff((blink > 0.05).astype(int))))[::2] / 25
+    assert durations.min() >= 0.08 and durations.max() <= 0.3
+    assert np.abs(motion.curve("gaze_x")).max() > 0.02
+
+
+def test_still_mode_and_expressions() -> None:
+    samples, _ = speech_with_pauses()
+    _, still = plan_motion(_clip(samples), Options(head_motion=0.0))
+    for name in ("yaw_deg", "pitch_deg", "roll_deg", "shift_x", "shift_y"):
+        assert np.abs(still.curve(name)).max() == 0.0
+    _, happy = plan_motion(_clip(samples), Options(expression="happy"))
+    _, serious = plan_motion(_clip(samples), Options(expression="serious"))
+    assert happy.curve("smile").mean() > 0.4
+    assert serious.curve("smile").mean() < 0.1
+    assert happy.curve("brow_raise").mean() > serious.curve("brow_raise").mean()
+
+
+@pytest.mark.parametrize("kind", ["silence", "noise", "tone", "music", "one_second"])
+def test_survives_odd_audio(kind: str) -> None:
+    rate = 16_000
+    t = np.arange(rate * 3) / rate
+    rng = np.random.default_rng(0)
+    samples = {
+        "silence": np.zeros(len(t)),
+        "noise": rng.standard_normal(len(t)) * 0.3,
+        "tone": 0.4 * np.sin(2 * np.pi * 440 * t),
+        "music": sum(0.15 * np.sin(2 * np.pi * f * t) * (np.sin(2 * np.pi * b * t) > 0)
+                     for f, b in ((262, 1), (330, 1.5), (392, 2), (55, 0.5))),
+        "one_second": voice_like(1.0),
+    }[kind]
+    _, motion = plan_motion(_clip(np.asarray(samples)), Options())
+    assert np.isfinite(motion.values).all()
+    assert motion.n_frames == round(len(samples) / rate * 25)
+    if kind == "silence":
+        assert motion.curve("jaw_open").max() == 0.0
+
+
+def test_ten_minutes_plan_quickly_enough() -> None:
+    rate = 16_000
+    parts = [voice_like(5.0, seed=i) if i % 2 == 0 else np.zeros(5 * rate) for i in range(120)]
+    _, motion = plan_motion(_clip(np.concatenate(parts)), Options())
+    assert motion.n_frames == 15_000
+    assert motion.curve("jaw_open")[: 125].max() > 0.3  # first 5 s voiced
+    assert motion.curve("jaw_open")[140:240].max() == 0.0  # 5.6-9.6 s silent
