@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 from talkinghead import __version__
 from talkinghead.errors import FileTooLargeError, TalkingHeadError
 from talkinghead.service.core import Service
-from talkinghead.service.errors import NotFoundError, RequestError
+from talkinghead.service.errors import FetchError, NotFoundError, RequestError
 from talkinghead.service.fetch import check_image_format, check_url, is_url
 from talkinghead.service.schemas import (
     MODEL_V1,
@@ -146,7 +146,7 @@ def _add_submit_route(app: FastAPI, service: Service, model: str,
         for outcome in loaded:  # report the image's problem first, whichever finished first
             if isinstance(outcome, BaseException):
                 raise outcome
-        image, audio = loaded
+        image, audio = (outcome for outcome in loaded if isinstance(outcome, bytes))
         check_image_format(image)
         echo = {k: v for k, v in decoded.items() if k not in ("image", "audio")}
         echo |= {k: v if is_url(v) else f"<base64, {n} bytes>"
@@ -163,7 +163,10 @@ def _add_submit_route(app: FastAPI, service: Service, model: str,
 def _check_webhook(service: Service, url: str) -> None:
     target = check_url(url, "webhook")
     host = urlsplit(url).hostname or ""
-    service.policy.resolve(host, target.port or (443 if target.scheme == b"https" else 80))
+    try:
+        service.policy.resolve(host, target.port or (443 if target.scheme == b"https" else 80))
+    except FetchError as exc:
+        raise type(exc)(f"webhook: {exc.message}") from exc
 
 
 def _add_error_handlers(app: FastAPI) -> None:

@@ -89,6 +89,10 @@ def fetch_url(url: str, *, field: str, limits: FetchLimits, pool: httpcore.Conne
                 if response.status != 200:
                     raise FetchError(f"{field}: {current} answered HTTP {response.status}")
                 return _read_body(response, field=field, limits=limits, deadline=deadline)
+        except FetchError as exc:  # raised while connecting: say which field it was
+            if exc.message.startswith(f"{field}:"):
+                raise
+            raise type(exc)(f"{field}: {exc.message}") from exc
         except httpcore.TimeoutException as exc:
             raise FetchError(f"{field}: {current} timed out ({type(exc).__name__})") from exc
         except (httpcore.NetworkError, httpcore.ProtocolError) as exc:

@@ -50,18 +50,18 @@ function options() {
 }
 
 function curlCommand() {
-  const body = JSON.stringify({ image: "IMAGE_B64", audio: "AUDIO_B64", ...options() });
+  // printf is a shell builtin, so large base64 never hits the argument-length limit.
   const imageName = state.image && state.image.name ? state.image.name : "portrait.png";
   const audioName = state.audio && state.audio.name ? state.audio.name : "speech.wav";
-  const data = body.replace('"IMAGE_B64"', `"'"$(base64 -w0 ${imageName})"'"`)
-                   .replace('"AUDIO_B64"', `"'"$(base64 -w0 ${audioName})"'"`);
-  return `curl -s -X POST '${location.origin}${MODEL_PATH}' \\\n` +
-    `  -H 'Authorization: Bearer $TALKINGHEAD_API_KEY' \\\n` +
-    `  -H 'Content-Type: application/json' \\\n` +
-    `  -d '${data}'\n\n` +
+  const extras = JSON.stringify(options()).slice(1, -1).replace(/%/g, "%%");
+  return `printf '{"image":"%s","audio":"%s",${extras}}' \\\n` +
+    `  "$(base64 -w0 ${imageName})" "$(base64 -w0 ${audioName})" |\n` +
+    `curl -s -X POST '${location.origin}${MODEL_PATH}' \\\n` +
+    `  -H "Authorization: Bearer $TALKINGHEAD_API_KEY" \\\n` +
+    `  -H 'Content-Type: application/json' --data-binary @-\n\n` +
     `# then poll until status is completed or failed:\n` +
     `curl -s '${location.origin}/api/v3/predictions/<id>/result' \\\n` +
-    `  -H 'Authorization: Bearer $TALKINGHEAD_API_KEY'`;
+    `  -H "Authorization: Bearer $TALKINGHEAD_API_KEY"`;
 }
 
 async function api(path, init = {}) {
