@@ -42,9 +42,11 @@ class DataPaths:
         self.outputs = data_dir / "outputs"
 
     def input_dir(self, job_id: str) -> Path:
+        """Folder holding a queued job's ``image`` and ``audio`` files."""
         return self.inputs / job_id
 
     def output(self, job_id: str) -> Path:
+        """The finished MP4 of a job."""
         return self.outputs / f"{job_id}.mp4"
 
 
@@ -96,8 +98,8 @@ class Runner:
         for worker in self._workers:
             worker.process.join(timeout_s)
             worker.inbox.close()
+        self._events.cancel_join_thread()  # never hang shutdown on an unread queue
         self._events.close()
-        self._events.join_thread()
 
     def submit(self, job: Job, image: bytes, audio: bytes) -> None:
         """Store the inputs and queue ``job``; raise BusyError when the queue is full."""

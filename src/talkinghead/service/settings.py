@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -103,10 +103,12 @@ class Settings:
 
     @property
     def max_image_bytes(self) -> int:
+        """Image size limit in bytes."""
         return int(self.max_image_mb * MB)
 
     @property
     def max_audio_bytes(self) -> int:
+        """Audio size limit in bytes."""
         return int(self.max_audio_mb * MB)
 
     @classmethod
@@ -133,10 +135,6 @@ class Settings:
             values["playground"] = False
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
-
-    def with_(self, **changes: Any) -> Settings:
-        """A copy with ``changes`` applied."""
-        return replace(self, **changes)
 
 
 def _convert(var: str, raw: str, type_name: str) -> Any:
