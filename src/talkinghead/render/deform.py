@@ -159,9 +159,16 @@ def _eye(u: np.ndarray, v: np.ndarray, du: np.ndarray, dv: np.ndarray, params: d
         return
     order = np.argsort(u[lower])
     lower_line = np.interp(u, u[lower][order], (v + dv)[lower][order])
-    inside = np.concatenate([upper[1:-1], iris])
-    dv[inside] += closure * (lower_line[inside] - (v + dv)[inside])
-    dv[crease] += 0.25 * closure * (lower_line[crease] - v[crease])
+    lid = upper[1:-1]
+    dv[lid] += closure * (lower_line[lid] - (v + dv)[lid])
+    # The lid slides over the iris rather than squashing it: iris points stay
+    # put until the lid edge reaches them, then ride just under it.
+    order = np.argsort(u[upper])
+    lid_line = np.interp(u, u[upper][order], (v + dv)[upper][order])
+    dv[iris] += np.maximum(lid_line[iris] - (v + dv)[iris], 0.0)
+    # The skin above follows evenly (an uneven pull dents the brow), which also
+    # spreads the stretch over more skin.
+    dv[crease] += 0.3 * closure * float(np.mean(lower_line[lid] - v[lid]))
 
 
 def _move_head(xyz: np.ndarray, rig: Rig, params: dict[str, float]) -> np.ndarray:
