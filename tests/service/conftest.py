@@ -116,19 +116,19 @@ class Api:
         params = {"webhook": webhook} if webhook else None
         return self.client.post(f"/api/v3/{model}", json=body, params=params)
 
-    def wait(self, job_id: str, timeout_s: float = 120.0) -> dict[str, Any]:
+    def wait(self, job_id: str, timeout_s: float = 120.0, poll_s: float = 0.1) -> dict[str, Any]:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             data = self.client.get(f"/api/v3/predictions/{job_id}/result").json()["data"]
             if data["status"] in TERMINAL:
                 return data
-            time.sleep(0.1)
+            time.sleep(poll_s)
         raise AssertionError(f"{job_id} did not finish in {timeout_s} s")
 
-    def run(self, body: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    def run(self, body: dict[str, Any], *, poll_s: float = 0.1, **kwargs: Any) -> dict[str, Any]:
         response = self.submit(body, **kwargs)
         assert response.status_code == 200, response.text
-        return self.wait(response.json()["data"]["id"])
+        return self.wait(response.json()["data"]["id"], poll_s=poll_s)
 
     def close(self) -> None:
         self.client.close()

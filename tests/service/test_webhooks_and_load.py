@@ -43,7 +43,8 @@ def test_fifty_concurrent_submissions_all_complete(server: ServerProcess) -> Non
     def one(i: int) -> dict[str, object]:
         client = Api(server.url)
         try:
-            return client.run({"image": image, "audio": audio, "size": "512", "seed": i})
+            return client.run({"image": image, "audio": audio, "size": "512", "seed": i},
+                              poll_s=0.5)
         finally:
             client.close()
 
