@@ -78,10 +78,11 @@ def test_suite_tables_have_a_row_per_pair_and_medians(tmp_path: Path) -> None:
     rows = suite.table_rows(results)
     assert [row["pair"] for row in rows] == ["a__a", "b__a", "c__a", "d__a", "**median**"]
     assert rows[-1]["r_lag0"] == 0.5 and rows[-1]["render_rtf"] == 0.5
-    md, csv_path = suite.write_tables(results, tmp_path, command="talkinghead eval --suite x y")
+    md, csv_path = suite.write_tables(results, tmp_path, command="talkinghead eval --suite x y",
+                                      commit="abc1234")
     text = md.read_text()
     assert "| pair | render_rtf | r_lag0 | lag_ms |" in text and "no face found" in text
-    assert "talkinghead eval --suite x y" in text and "date:" in text
+    assert "talkinghead eval --suite x y" in text and "date:" in text and "abc1234" in text
     assert len(csv_path.read_text().strip().splitlines()) == 6
 
 

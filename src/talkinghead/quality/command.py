@@ -36,14 +36,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _suite(args: argparse.Namespace) -> int:
-    from talkinghead.quality.suite import run_suite, write_tables
+    from talkinghead.quality.suite import git_commit, run_suite, write_tables
 
+    commit = git_commit()  # before rendering: the code may change while it runs
     images_dir, audio_dir = (Path(p) for p in args.suite)
     results = run_suite(images_dir, audio_dir, args.out,
                         log=(lambda _: None) if args.quiet else None)
     command = "talkinghead eval --suite " + " ".join(shlex.quote(str(p)) for p in args.suite)
     command += f" --out {shlex.quote(str(args.out))}"
-    md_path, csv_path = write_tables(results, args.out, command=command)
+    md_path, csv_path = write_tables(results, args.out, command=command, commit=commit)
     if not args.quiet:
         print(md_path.read_text())
         print(f"tables: {md_path}, {csv_path}; reports in {args.out / 'reports'}",

@@ -141,14 +141,14 @@ def motion_plot(ev: Evaluation) -> bytes:
     pose_ax.set_title(f"head pose: range yaw {m.yaw_range_deg:.1f}, pitch {m.pitch_range_deg:.1f}, "
                       f"roll {m.roll_range_deg:.1f} deg; jitter {m.jitter_pct:.2f}% of eye "
                       "distance", fontsize=11)
-    pose_ax.legend(loc="upper right", fontsize=8, ncol=3)
+    pose_ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8)  # off the curves
     eye_ax.plot(t, s.eye_openness, color="black", lw=1.1, label="eye openness")
     dips = motion.blink_frames(s.eye_openness, fps)
     eye_ax.plot(t[dips], s.eye_openness[dips], "v", color="#c0392b", label="blink")
     eye_ax.set_ylabel("lid gap / eye width")
     eye_ax.set_xlabel("time (s)")
     eye_ax.set_title(f"blinks: {m.blinks} ({m.blinks_per_min:.1f} per minute)", fontsize=11)
-    eye_ax.legend(loc="upper right", fontsize=8)
+    eye_ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8)
     eye_ax.set_xlim(0, max(t[-1], 1 / fps))
     fig.tight_layout()
     return _png(fig)

@@ -120,15 +120,19 @@ def run_suite(images_dir: Path, audio_dir: Path, out_dir: Path, *,
 def table_rows(results: list[PairResult]) -> list[dict[str, object]]:
     """One row per pair (values or None), then the medians row."""
     rows = [_row(r) for r in results]
-    median: dict[str, object] = {"pair": "**median**" , "error": ""}
+    median: dict[str, object] = {"pair": "**median**", "error": ""}
     for header in HEADERS[1:-1]:
         values = [row[header] for row in rows if isinstance(row[header], int | float)]
         median[header] = statistics.median(values) if values else None
     return [*rows, median]
 
 
-def write_tables(results: list[PairResult], out_dir: Path, *, command: str) -> tuple[Path, Path]:
-    """Write results.md (with date, version, commit, command) and results.csv."""
+def write_tables(results: list[PairResult], out_dir: Path, *, command: str,
+                 commit: str | None = None) -> tuple[Path, Path]:
+    """Write results.md (with date, version, commit, command) and results.csv.
+
+    ``commit`` is best read before rendering starts (see ``git_commit``).
+    """
     rows = table_rows(results)
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path, md_path = out_dir / "results.csv", out_dir / "results.md"
@@ -142,7 +146,7 @@ def write_tables(results: list[PairResult], out_dir: Path, *, command: str) -> t
     lines = [
         "# talkinghead eval suite", "",
         f"- date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"- talkinghead {__version__}, commit {git_commit() or 'unknown'}",
+        f"- talkinghead {__version__}, commit {commit or 'unknown'}",
         f"- command: `{command}`",
         f"- pairs: {len(results)} ({sum(r.error is None for r in results)} evaluated)", "",
         "| " + " | ".join(used) + " |", "|" + "---|" * len(used),
