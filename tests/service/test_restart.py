@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -80,10 +81,29 @@ def test_attempts_are_bounded(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def plain_server(tmp_path: Path) -> ServerProcess:
-    server = ServerProcess(tmp_path / "plain", workers=1).start()
+def plain_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    server = ServerProcess(tmp_path / "plain", workers=1,
+                           env={"TALKINGHEAD_RETENTION_S": "3"}).start()
     yield server
     server.stop()
+
+
+def test_jobs_and_files_expire_after_retention(plain_server: ServerProcess) -> None:
+    api = Api(plain_server.url)
+    try:
+        done = api.run({"image": b64(PORTRAIT), "audio": b64(short_wav(0.5))})
+        assert done["status"] == "completed", done["error"]
+        output = plain_server.data_dir / "outputs" / f"{done['id']}.mp4"
+        assert output.is_file()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and output.exists():
+            time.sleep(0.2)
+        assert not output.exists()
+        gone = api.client.get(f"/api/v3/predictions/{done['id']}/result")
+        assert gone.status_code == 404 and gone.json()["error_code"] == "not_found"
+        assert not list((plain_server.data_dir / "inputs").iterdir())
+    finally:
+        api.close()
 
 
 def test_loopback_is_refused_without_an_allow_list(plain_server: ServerProcess,

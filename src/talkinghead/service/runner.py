@@ -136,7 +136,8 @@ class Runner:
         self._check_workers()
         self._dispatch()
         if self._clock() >= self._next_expiry:
-            self._next_expiry = self._clock() + EXPIRE_EVERY_S
+            self._next_expiry = self._clock() + min(EXPIRE_EVERY_S,
+                                                    self._settings.retention_s / 2)
             self._expire()
 
     def _handle(self, event: object) -> None:
