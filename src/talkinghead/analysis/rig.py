@@ -19,6 +19,10 @@ from scipy.spatial import Delaunay
 from talkinghead.analysis import landmarks as lm
 from talkinghead.analysis.face import FaceLandmarks
 
+#: A source mouth open by more than this share of face height shows its own
+#: teeth, which are then reused inside the animated mouth.
+OPEN_SOURCE_MOUTH_SHARE = 0.025
+
 #: Displacements are smooth, so they are computed on every 2nd pixel and upsampled.
 FIELD_STEP = 2
 
@@ -41,6 +45,20 @@ class FaceFrame:
     def to_image(self, du: np.ndarray, dv: np.ndarray) -> np.ndarray:
         """Turn local displacements into (N, 2) image displacements."""
         return du[:, None] * self.right[None, :] + dv[:, None] * self.down[None, :]
+
+
+@dataclass(frozen=True)
+class SourceMouth:
+    """A source photo's own open mouth, reused as the interior when it shows teeth.
+
+    ``image`` is the source ROI (uint8 RGB); ``upper`` and ``lower`` its inner-lip
+    contours (ROI pixels, corner to corner).
+    """
+
+    image: np.ndarray
+    upper: np.ndarray
+    lower: np.ndarray
+    lip_rgb: np.ndarray  # (3,) typical lip colour
 
 
 @dataclass(frozen=True)
@@ -69,6 +87,7 @@ class Rig:
     neck_pivot: np.ndarray  # (3,) rotation centre of the head, ROI pixels + depth
     skin_rgb: np.ndarray  # (3,) float32 typical skin colour
     source_lip_gap_px: np.ndarray  # (len(INNER_UPPER_LIP),) source opening per lip column
+    source_mouth: SourceMouth | None  # the photo's own open mouth, when it shows one
 
     @property
     def n_face(self) -> int:
@@ -126,6 +145,7 @@ def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray) -> Rig:
         neck_pivot=neck_pivot,
         skin_rgb=_skin_colour(roi_rgb, local[:, :2]),
         source_lip_gap_px=_lip_gap(local[:, :2], frame),
+        source_mouth=_source_mouth(roi_rgb, local[:, :2], frame),
     )
 
 
@@ -231,3 +251,16 @@ def _lip_gap(xy: np.ndarray, frame: FaceFrame) -> np.ndarray:
     _, upper_v = frame.to_local(xy[lm.INNER_UPPER_LIP])
     _, lower_v = frame.to_local(xy[lm.INNER_LOWER_LIP])
     return np.maximum(lower_v - upper_v, 0.0)
+
+
+def _source_mouth(roi_rgb: np.ndarray, xy: np.ndarray, frame: FaceFrame) -> SourceMouth | None:
+    if _lip_gap(xy, frame).max() < OPEN_SOURCE_MOUTH_SHARE * frame.height_px:
+        return None
+    lips = np.round(xy[np.concatenate([lm.OUTER_UPPER_LIP[3:8], lm.OUTER_LOWER_LIP[3:8]])])
+    lips = lips.astype(int).clip(0, [roi_rgb.shape[1] - 1, roi_rgb.shape[0] - 1])
+    # Sample between outer and inner contours: the lip's body, not its edge.
+    inner = xy[np.concatenate([lm.INNER_UPPER_LIP[3:8], lm.INNER_LOWER_LIP[3:8]])]
+    body = np.round((lips + inner) / 2).astype(int)
+    lip_rgb = np.median(roi_rgb[body[:, 1], body[:, 0]].astype(np.float32), axis=0)
+    return SourceMouth(image=roi_rgb, upper=xy[lm.INNER_UPPER_LIP].astype(np.float64),
+                       lower=xy[lm.INNER_LOWER_LIP].astype(np.float64), lip_rgb=lip_rgb)

@@ -30,7 +30,7 @@ def render_frame(rig: Rig, params: dict[str, float]) -> np.ndarray:
     person = warp(rig.roi_rgb, map_x, map_y)
     alpha = warp(rig.roi_mask, map_x, map_y)
     paint_mouth(person, positions[: rig.n_face], pose.upper_teeth_edge, rig.skin_rgb,
-                rig.face.height_px, params["tongue"])
+                rig.face.height_px, params["tongue"], rig.source_mouth)
     frame = rig.image.copy()
     x0, y0, x1, y1 = rig.roi
     frame[y0:y1, x0:x1] = cv2.blendLinear(person, rig.roi_plate, alpha, 1.0 - alpha)

@@ -12,18 +12,20 @@ import cv2
 import numpy as np
 
 from talkinghead.analysis import landmarks as lm
+from talkinghead.analysis.rig import SourceMouth
 
 SUBPIXEL_BITS = 4
 _SCALE = 1 << SUBPIXEL_BITS
 
 
 def paint_mouth(roi: np.ndarray, xy: np.ndarray, upper_teeth_edge: np.ndarray,
-                skin_rgb: np.ndarray, face_height_px: float, tongue_out: float) -> None:
+                skin_rgb: np.ndarray, face_height_px: float, tongue_out: float,
+                source: SourceMouth | None = None) -> None:
     """Paint the mouth interior into ``roi`` (uint8 RGB, modified in place).
 
     ``xy`` are the warped face-mesh points in ROI pixels; ``upper_teeth_edge``
     the biting edge of the upper teeth; ``tongue_out`` 0..1 lifts the tongue
-    tip to the teeth (th, l).
+    tip to the teeth (th, l). With ``source``, the photo's own teeth are used.
     """
     upper = xy[lm.INNER_UPPER_LIP].astype(np.float64)
     lower = xy[lm.INNER_LOWER_LIP].astype(np.float64)
@@ -35,6 +37,10 @@ def paint_mouth(roi: np.ndarray, xy: np.ndarray, upper_teeth_edge: np.ndarray,
     upper[pressed], lower[pressed] = middle[pressed], middle[pressed]
     column_gap = np.maximum(column_gap, 0.0)
     gap = float(column_gap.max())
+    if source is not None and pressed.any():
+        # A photo with parted lips, closed by the warp, leaves its teeth squeezed
+        # into a ragged line: draw the soft seam of closed lips over it.
+        _lip_seam(roi, middle, pressed, source.lip_rgb, face_height_px)
     if gap < 0.75:
         return
     # Grow the cavity a little into the lips: it hides the lip crease that the
@@ -78,6 +84,8 @@ def paint_mouth(roi: np.ndarray, xy: np.ndarray, upper_teeth_edge: np.ndarray,
         lower_h = min(0.12 * gap, 0.02 * face_height_px)
         lower_teeth = np.concatenate([lower_o, (lower_o - down * lower_h)[::-1]])
         colour = _over(colour, teeth_colour * 0.8, _fill(size, lower_teeth)[..., None] * fade * 0.6)
+    if source is not None:
+        colour = _own_teeth(source, upper, lower, (x0, y0), size, dark)
 
     cavity = np.concatenate([upper_o, lower_o[::-1]])
     mask = _fill(size, cavity)
@@ -88,6 +96,63 @@ def paint_mouth(roi: np.ndarray, xy: np.ndarray, upper_teeth_edge: np.ndarray,
     mask = cv2.GaussianBlur(mask, (0, 0), 0.6)[..., None]
     patch = roi[y0:y1, x0:x1].astype(np.float32)
     roi[y0:y1, x0:x1] = np.clip(patch * (1 - mask) + colour * mask + 0.5, 0, 255).astype(np.uint8)
+
+
+def _lip_seam(roi: np.ndarray, midline: np.ndarray, pressed: np.ndarray, lip_rgb: np.ndarray,
+              face_height_px: float) -> None:
+    """A dark, soft line where the lips meet, along the pressed part of the mouth."""
+    x0, y0 = np.maximum(np.floor(midline.min(0)).astype(int) - 4, 0)
+    x1, y1 = np.minimum(np.ceil(midline.max(0)).astype(int) + 5, roi.shape[1::-1])
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return
+    canvas = np.zeros((y1 - y0, x1 - x0), np.float32)
+    thickness = max(1, int(round(0.012 * face_height_px)))
+    points = np.round((midline - [x0, y0]) * _SCALE).astype(np.int32)
+    cv2.polylines(canvas, [points], False, 1.0, thickness, cv2.LINE_AA, SUBPIXEL_BITS)
+    alpha = cv2.GaussianBlur(canvas, (0, 0), 0.5 + 0.004 * face_height_px)[..., None] * 0.9
+    patch = roi[y0:y1, x0:x1].astype(np.float32)
+    seam = np.asarray(lip_rgb, np.float32) * 0.55
+    roi[y0:y1, x0:x1] = np.clip(_over(patch, seam, alpha) + 0.5, 0, 255).astype(np.uint8)
+
+
+def _own_teeth(source: SourceMouth, upper: np.ndarray, lower: np.ndarray,
+               origin: tuple[int, int], size: tuple[int, int], dark: np.ndarray) -> np.ndarray:
+    """The source's mouth interior fitted between the current lips.
+
+    Upper teeth ride on the upper lip and lower teeth on the lower lip at their
+    own size; a mouth wider open than the photo's shows dark between them, one
+    less open squeezes the photo's interior to fit.
+    """
+    height, width = size
+    xs = np.arange(width, dtype=np.float64) + origin[0]
+    ys = np.arange(height, dtype=np.float64)[:, None] + origin[1]
+    up_y, low_y, span = _contour_rows(upper, lower, xs)
+    src_x = source.upper[0, 0] + span * (source.upper[-1, 0] - source.upper[0, 0])
+    src_up, src_low, _ = _contour_rows(source.upper, source.lower, src_x)
+    dest_gap = np.maximum(low_y - up_y, 1e-3)
+    src_gap = np.maximum(src_low - src_up, 0.0)
+    top = ys - up_y
+    bottom = low_y - ys
+    squeeze = np.minimum(src_gap / dest_gap, 1.0)
+    upper_part, lower_part = 0.6 * src_gap, 0.4 * src_gap
+    src_y = np.where(top < upper_part, src_up + top * squeeze, src_low - bottom * squeeze)
+    middle = (dest_gap > src_gap) & (top >= upper_part) & (bottom >= lower_part)
+    map_x = np.broadcast_to(src_x, (height, width)).astype(np.float32)
+    texture = cv2.remap(source.image, map_x, src_y.astype(np.float32), cv2.INTER_LINEAR,
+                        borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+    gap_shadow = cv2.GaussianBlur(middle.astype(np.float32), (0, 0), 1.0)[..., None]
+    return _over(texture, dark, gap_shadow)
+
+
+def _contour_rows(upper: np.ndarray, lower: np.ndarray,
+                  xs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Upper and lower lip y at columns ``xs``, and each column's place (0..1) across."""
+    up_order, low_order = np.argsort(upper[:, 0]), np.argsort(lower[:, 0])
+    up_y = np.interp(xs, upper[up_order, 0], upper[up_order, 1])
+    low_y = np.interp(xs, lower[low_order, 0], lower[low_order, 1])
+    left, right = upper[:, 0].min(), upper[:, 0].max()
+    span = np.clip((xs - left) / max(right - left, 1e-6), 0.0, 1.0)
+    return up_y, low_y, span
 
 
 def _tongue(size: tuple[int, int], upper: np.ndarray, lower: np.ndarray, teeth_edge: np.ndarray,
