@@ -78,10 +78,11 @@ def _mouth(rig: Rig, u: np.ndarray, v: np.ndarray, du: np.ndarray, dv: np.ndarra
 
     is_lip = np.zeros(len(u), bool)
     is_lip[lm.LIP_POINTS] = True
+    # A closed mouth's inner contours touch, so classify them by name, the rest by side.
     upper_lip = is_lip & (v < midline)
     upper_lip[lm.INNER_UPPER_LIP] = True
+    upper_lip[lm.INNER_LOWER_LIP] = False
     lower_lip = is_lip & ~upper_lip
-    lower_lip[lm.INNER_LOWER_LIP] = True
     corners = np.isin(np.arange(len(u)), lm.MOUTH_CORNERS)
     upper_lip &= ~corners
     lower_lip &= ~corners

@@ -60,42 +60,60 @@ def paint_mouth(roi: np.ndarray, xy: np.ndarray, upper_teeth_edge: np.ndarray,
     size = (y1 - y0, x1 - x0)
     upper_o, lower_o = upper - origin, lower - origin
 
-    luma = float(np.mean(skin_rgb)) / 160.0  # keep teeth and cavity in the photo's light
+    luma = float(np.mean(skin_rgb)) / 160.0  # keep the cavity in the photo's light
     dark = np.array([52, 16, 20], np.float32) * np.clip(luma, 0.35, 1.3)
-    teeth_colour = np.array([196, 186, 170], np.float32) * np.clip(luma, 0.5, 1.0)
-    tongue_colour = np.array([140, 60, 64], np.float32) * np.clip(luma, 0.4, 1.1)
-
-    colour = np.empty((*size, 3), np.float32)
-    colour[:] = dark
-    # Teeth show in the middle of the mouth and fade into shadow at the corners.
-    centre_x = (upper_o[:, 0].mean() + lower_o[:, 0].mean()) / 2
-    half_span = max(np.ptp(upper_o[:, 0]) / 2, 1.0)
-    across = np.abs(np.arange(size[1]) - centre_x) / half_span
-    fade = np.clip(1.35 - across * 1.4, 0.0, 0.92)[None, :, None]
-
-    edge = upper_teeth_edge - origin
-    edge = upper_o + down * np.maximum((edge - upper_o) @ down, 0.0)[:, None]
-    upper_teeth = _fill(size, np.concatenate([upper_o, edge[::-1]]))[..., None] * fade
-    colour = _over(colour, teeth_colour, upper_teeth)
-    if gap > 0.04 * face_height_px or tongue_out > 0.05:
-        tongue = _tongue(size, upper_o, lower_o, edge, down, gap, tongue_out)
-        colour = _over(colour, tongue_colour, tongue[..., None])
-    if gap > 0.04 * face_height_px:
-        lower_h = min(0.12 * gap, 0.02 * face_height_px)
-        lower_teeth = np.concatenate([lower_o, (lower_o - down * lower_h)[::-1]])
-        colour = _over(colour, teeth_colour * 0.8, _fill(size, lower_teeth)[..., None] * fade * 0.6)
+    cavity = np.concatenate([upper_o, lower_o[::-1]])
     if source is not None:
         colour = _own_teeth(source, upper, lower, (x0, y0), size, dark)
-
-    cavity = np.concatenate([upper_o, lower_o[::-1]])
-    mask = _fill(size, cavity)
-    # Depth: darker towards the back of the mouth, soft edges under the lips.
-    shade = 1.0 - 0.35 * _fill(size, _shrink(cavity, 0.5))
-    colour *= cv2.GaussianBlur(shade, (0, 0), max(gap * 0.3, 0.8))[..., None]
+    else:
+        edge = upper_teeth_edge - origin
+        edge = upper_o + down * np.maximum((edge - upper_o) @ down, 0.0)[:, None]
+        colour = _synthetic_interior(size, upper_o, lower_o, edge, cavity, down, gap, dark,
+                                     skin_rgb, face_height_px, tongue_out)
     colour = cv2.GaussianBlur(colour, (0, 0), max(0.6, face_height_px / 400))
-    mask = cv2.GaussianBlur(mask, (0, 0), 0.6)[..., None]
+    mask = cv2.GaussianBlur(_fill(size, cavity), (0, 0), 0.6)[..., None]
     patch = roi[y0:y1, x0:x1].astype(np.float32)
     roi[y0:y1, x0:x1] = np.clip(patch * (1 - mask) + colour * mask + 0.5, 0, 255).astype(np.uint8)
+
+
+def _synthetic_interior(size: tuple[int, int], upper: np.ndarray, lower: np.ndarray,
+                        teeth_edge: np.ndarray, cavity: np.ndarray, down: np.ndarray, gap: float,
+                        dark: np.ndarray, skin_rgb: np.ndarray, face_height_px: float,
+                        tongue_out: float) -> np.ndarray:
+    """Cavity, teeth and tongue drawn for a photo whose own mouth is closed."""
+    # Depth: the cavity darkens towards the back of the mouth.
+    shade = 1.0 - 0.35 * _fill(size, _shrink(cavity, 0.5))
+    colour = dark * cv2.GaussianBlur(shade, (0, 0), max(gap * 0.3, 0.8))[..., None]
+    # Teeth: a warm off-white a little darker than the face's own skin, showing
+    # in the middle of the mouth and fading into shadow at the corners.
+    teeth_colour = np.array([0.98, 0.96, 0.9], np.float32) * 0.95 * float(np.max(skin_rgb))
+    centre_x = (upper[:, 0].mean() + lower[:, 0].mean()) / 2
+    half_span = max(np.ptp(upper[:, 0]) / 2, 1.0)
+    across = np.abs(np.arange(size[1]) - centre_x) / half_span
+    fade = np.clip(1.4 - across * 1.4, 0.0, 1.0)[None, :, None]
+    upper_teeth = _fill(size, np.concatenate([upper, teeth_edge[::-1]]))[..., None] * fade
+    shading = _teeth_shading(upper, teeth_edge, size)
+    colour = _over(colour, teeth_colour * shading, upper_teeth)
+    if gap > 0.04 * face_height_px or tongue_out > 0.05:
+        tongue = _tongue(size, upper, lower, teeth_edge, down, gap, tongue_out)
+        tongue_colour = np.array([0.62, 0.3, 0.3], np.float32) * float(np.max(skin_rgb))
+        colour = _over(colour, tongue_colour * 0.85, tongue[..., None])
+    if gap > 0.04 * face_height_px:
+        lower_h = min(0.12 * gap, 0.02 * face_height_px)
+        lower_teeth = np.concatenate([lower, (lower - down * lower_h)[::-1]])
+        lower_mask = _fill(size, lower_teeth)[..., None] * fade * 0.6
+        colour = _over(colour, teeth_colour * 0.75, lower_mask)
+    return colour
+
+
+def _teeth_shading(upper: np.ndarray, edge: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(h, w, 1) shading: shadow under the upper lip, darker towards the biting edge."""
+    xs = np.arange(size[1], dtype=np.float64)
+    top, bottom, _ = _contour_rows(upper, edge, xs)
+    ys = np.arange(size[0], dtype=np.float64)[:, None]
+    depth = np.clip((ys - top) / np.maximum(bottom - top, 1e-3), 0.0, 1.0)
+    shade = 0.8 + 0.2 * np.clip(depth * 3.0, 0.0, 1.0) - 0.12 * np.clip(depth - 0.7, 0, 1) / 0.3
+    return shade[..., None].astype(np.float32)
 
 
 def _lip_seam(roi: np.ndarray, midline: np.ndarray, pressed: np.ndarray, lip_rgb: np.ndarray,

@@ -71,13 +71,22 @@ def analyse_speech(mono: np.ndarray, sample_rate_hz: int, fps: int,
     darkness = spectrum[:, (freqs > 80) & (freqs < 700)].sum(axis=1) / total
 
     floor_db, peak_db = _floor_and_peak(loudness_db)
-    # A clip with no quiet part (a held note, a tone) counts as sound throughout.
-    threshold_db = max(min(floor_db + 10.0, peak_db - 6.0), peak_db - 35.0, SILENCE_DBFS)
-    voice_activity = _fill_short_gaps(loudness_db > threshold_db, max_gap=2)
-    span = max(peak_db - threshold_db, 6.0)
-    loudness = np.clip((loudness_db - threshold_db) / span, 0.0, 1.0)
+    # Loud frames are voice. So are periodic frames (vowels, voiced consonants,
+    # song) above the floor: that catches dense speech over a background, whose
+    # quietest moments are far from silent. A clip with no quiet part at all
+    # (a held note, a tone) counts as sound throughout.
+    loud_db = max(min(floor_db + 10.0, peak_db - 6.0), peak_db - 35.0, SILENCE_DBFS)
+    audible_db = max(min(floor_db + 3.0, peak_db - 6.0), peak_db - 35.0, SILENCE_DBFS)
+    audible = loudness_db > audible_db
+    pitch_hz = _pitch(windows, sample_rate_hz)
+    periodic = (pitch_hz > 0) & audible
+    near_periodic = np.convolve(periodic, np.ones(5), mode="same") > 0  # +-2 frames
+    voice_activity = (loudness_db > loud_db) | periodic | (near_periodic & audible)
+    voice_activity = _fill_short_gaps(voice_activity, max_gap=2)
+    span = max(peak_db - audible_db, 6.0)
+    loudness = np.clip((loudness_db - audible_db) / span, 0.0, 1.0)
     loudness = np.where(voice_activity, loudness, 0.0)
-    pitch_hz = np.where(voice_activity, _pitch(windows, sample_rate_hz), 0.0)
+    pitch_hz = np.where(voice_activity, pitch_hz, 0.0)
     rise = np.diff(loudness, prepend=loudness[:1])
     onset = np.clip(rise / 0.3, 0.0, 1.0)
     return SpeechTrack(
