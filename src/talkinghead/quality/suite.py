@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from talkinghead import __version__
@@ -80,8 +80,8 @@ def run_suite(images_dir: Path, audio_dir: Path, out_dir: Path, *,
               options: Options | None = None, log: Log | None = None) -> list[PairResult]:
     """Render and evaluate every pair into ``out_dir``; a failing pair is recorded, not fatal.
 
-    A transcript next to a clip (``speech.txt`` beside ``speech.wav``) turns on
-    the phone figures for that clip.
+    A transcript next to a clip (``speech.txt`` beside ``speech.wav``) is given
+    to the generator and turns on the phone figures for that clip.
     """
     from talkinghead.pipeline import render_video  # heavy imports only when run
     from talkinghead.quality.evaluate import evaluate
@@ -99,7 +99,9 @@ def run_suite(images_dir: Path, audio_dir: Path, out_dir: Path, *,
         video = out_dir / "videos" / f"{name}.mp4"
         started = time.perf_counter()
         try:
-            summary = render_video(image, clip, video, options)
+            # The generator gets the transcript too, as a user would give it.
+            clip_options = replace(options, transcript=text) if text else options
+            summary = render_video(image, clip, video, clip_options)
             render_s = summary.elapsed_s
             ev = evaluate(image, clip, video, text=text)
             write_report(ev, out_dir / "reports" / f"{name}.html")
