@@ -1,0 +1,86 @@
+"""What each rendered frame must look like: the photo, moved, and nothing else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from talkinghead.analysis.face import person_mask
+from talkinghead.analysis.rig import Rig
+from talkinghead.inputs import load_portrait
+from talkinghead.pipeline import fit_to_size, prepare_rig
+from talkinghead.render.frames import render_frame
+
+TALKING = [{"jaw_open": 0.8}, {"jaw_open": 0.4, "lip_round": 1.0, "yaw_deg": 4.0},
+           {"blink": 1.0, "pitch_deg": 3.0}, {"smile": 1.0, "brow_raise": 1.0, "roll_deg": -3.0},
+           {"jaw_open": 0.6, "yaw_deg": -5.0, "shift_x": 0.01}]
+
+
+@pytest.fixture(scope="module")
+def source(portrait_path: Path) -> np.ndarray:
+    return fit_to_size(load_portrait(portrait_path).rgb, 512)
+
+
+@pytest.fixture(scope="module")
+def rig(source: np.ndarray) -> Rig:
+    return prepare_rig(source)
+
+
+def test_pixels_outside_the_person_stay_the_source(source: np.ndarray, rig: Rig) -> None:
+    # Background: well away from the person (the head moves a few pixels).
+    import cv2
+
+    person = person_mask(source) > 0.1
+    far = ~cv2.dilate(person.astype(np.uint8), np.ones((25, 25), np.uint8)).astype(bool)
+    assert far.sum() > 20_000
+    for params in TALKING:
+        frame = render_frame(rig, params)
+        assert np.abs(frame.astype(int) - source)[far].max() <= 1, params
+
+
+def test_mouth_region_changes_only_when_the_mouth_opens(source: np.ndarray, rig: Rig) -> None:
+    from talkinghead.analysis import landmarks as lm
+
+    x0, y0 = rig.roi[:2]
+    lips = rig.control_xyz[np.concatenate([lm.OUTER_UPPER_LIP, lm.OUTER_LOWER_LIP]), :2]
+    mx0, my0 = (lips.min(0) + [x0, y0]).astype(int)
+    mx1, my1 = (lips.max(0) + [x0, y0]).astype(int)
+    mouth = (slice(my0, my1 + 1), slice(mx0, mx1 + 1))
+    rest = render_frame(rig, {})
+    opened = render_frame(rig, {"jaw_open": 0.8})
+    change = np.abs(opened[mouth].astype(int) - rest[mouth]).mean()
+    assert change > 15
+    # The eyes do not care about the mouth.
+    eyes = rig.control_xyz[lm.LEFT_EYE_UPPER, :2] + [x0, y0]
+    ex, ey = eyes.mean(0).astype(int)
+    eye_box = (slice(ey - 6, ey + 6), slice(ex - 10, ex + 10))
+    assert np.abs(opened[eye_box].astype(int) - rest[eye_box]).mean() < 1.0
+
+
+def test_identity_is_preserved_while_talking() -> None:
+    identity = pytest.importorskip("talkinghead.quality.identity")
+    pytest.importorskip("dlib")
+    import matplotlib.cbook
+
+    from talkinghead.analysis.face import find_face
+
+    # Grace Hopper's public-domain portrait ships with matplotlib; her mouth is
+    # closed, as most portraits' are (closing a toothy smile is a bigger change).
+    hopper = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+    source = fit_to_size(load_portrait(hopper).rgb, 512)
+    rig = prepare_rig(source)
+
+    def describe(rgb: np.ndarray) -> np.ndarray:
+        return identity.descriptor(rgb, find_face(rgb).points)
+
+    frames = [describe(render_frame(rig, params)) for params in TALKING]
+    result = identity.measure_identity(describe(source), frames)
+    assert result.max_distance is not None
+    assert result.max_distance < 0.3, result  # dlib's same-person threshold is 0.6
+
+
+def test_rendering_is_deterministic(rig: Rig) -> None:
+    for params in TALKING[:2]:
+        assert np.array_equal(render_frame(rig, params), render_frame(rig, params))
