@@ -101,8 +101,8 @@ def _synthetic_interior(size: tuple[int, int], upper: np.ndarray, lower: np.ndar
     if gap > 0.04 * face_height_px:
         lower_h = min(0.12 * gap, 0.02 * face_height_px)
         lower_teeth = np.concatenate([lower, (lower - down * lower_h)[::-1]])
-        lower_mask = _fill(size, lower_teeth)[..., None] * fade * 0.6
-        colour = _over(colour, teeth_colour * 0.75, lower_mask)
+        lower_mask = _fill(size, lower_teeth)[..., None] * fade ** 2 * 0.4
+        colour = _over(colour, teeth_colour * 0.6, lower_mask)
     return colour
 
 
