@@ -116,3 +116,23 @@ def test_ten_minutes_plan_quickly_enough() -> None:
     assert motion.n_frames == 15_000
     assert motion.curve("jaw_open")[: 125].max() > 0.3  # first 5 s voiced
     assert motion.curve("jaw_open")[140:240].max() == 0.0  # 5.6-9.6 s silent
+
+
+def test_recognised_closures_need_a_dip_in_loudness() -> None:
+    from talkinghead.motion.visemes import plausible_closures
+
+    loud = np.full(50, -15.0)
+    loud[20:23] = -40.0  # a real stop: the sound drops while the lips are shut
+    phones = [Phone("AA", 0.0, 0.8), Phone("B", 0.8, 0.92), Phone("AA", 0.92, 1.4),
+              Phone("M", 1.4, 1.5), Phone("AA", 1.5, 2.0)]  # this "m" sits in a loud vowel
+    kept = [p.label for p in plausible_closures(phones, loud, 25)]
+    assert kept == ["AA", "B", "AA", "N", "AA"]
+    aligned = [Phone("M", 1.4, 1.5, aligned=True)]
+    assert plausible_closures(aligned, loud, 25)[0].label == "M"  # a transcript is trusted
+
+
+def test_long_stops_close_briefly_then_release() -> None:
+    phones = [Phone("AA", 0.0, 0.3), Phone("P", 0.3, 0.7), Phone("AA", 0.7, 1.0)]
+    curves = mouth_curves(phones, 100, 100, lead_s=0.0)
+    assert curves[35, PRESS] == 1.0  # closed at the start of the p
+    assert curves[55, PRESS] < 0.5  # open again well before the p's end

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from talkinghead.motion.smooth import smooth
-from talkinghead.motion.visemes import MOUTH_PARAMETERS, mouth_curves
+from talkinghead.motion.visemes import MOUTH_PARAMETERS, mouth_curves, plausible_closures
 from talkinghead.speech import SpeechTrack
 from talkinghead.speech.phonemes import Phone
 from talkinghead.speech.prosody import LEAD_S
@@ -23,6 +23,7 @@ def mouth_motion(speech: SpeechTrack, phones: list[Phone], *,
     loud = speech.loudness.astype(np.float64) ** 0.7
     voiced = smooth(speech.voice_activity.astype(np.float64), 0.6)
     if phones:
+        phones = plausible_closures(phones, speech.loudness_db, speech.fps)
         shapes = mouth_curves(phones, n, speech.fps, lead_s=LEAD_S)
     else:
         shapes = _spectral_shapes(speech)

@@ -77,6 +77,8 @@ PHONE_VISEMES: dict[str, tuple[str, ...]] = {
 }
 
 BILABIALS = frozenset({"P", "B", "M"})
+STOPS = frozenset({"P", "B"})  # closed, then released: the closure itself is short
+MAX_STOP_CLOSURE_S = 0.12
 NEIGHBOURS = 6  # phones on each side that can influence a frame
 
 
@@ -87,12 +89,44 @@ class VisemeSegment:
     end_s: float
 
 
+def plausible_closures(phones: list[Phone], loudness_db: np.ndarray, fps: int, *,
+                       min_dip_db: float = 6.0) -> list[Phone]:
+    """Drop recognised (not aligned) m, b, p that the sound does not bear out.
+
+    Lips that close stop or muffle the sound, so a real closure sits in a dip
+    of loudness. On song and on languages the English phone loop does not know,
+    it often hears "m" or "b" in the middle of a vowel; closing the lips there
+    would mute the mouth exactly when it should be open.
+    """
+    kept = []
+    reach = max(1, int(0.15 * fps))
+    n = len(loudness_db)
+    for phone in phones:  # one step per phone, not per sample
+        if phone.label in BILABIALS and not phone.aligned and n:
+            end_s = phone.end_s
+            if phone.label in STOPS:
+                end_s = min(end_s, phone.start_s + MAX_STOP_CLOSURE_S)
+            first = min(int(phone.start_s * fps), n - 1)
+            last = min(max(int(np.ceil(end_s * fps)), first + 1), n)
+            inside = float(loudness_db[first:last].min())
+            around = float(loudness_db[max(0, first - reach): min(n, last + reach)].max())
+            if around - inside < min_dip_db:
+                phone = Phone("N", phone.start_s, phone.end_s)  # a neutral consonant
+        kept.append(phone)
+    return kept
+
+
 def viseme_segments(phones: list[Phone]) -> list[VisemeSegment]:
     """Map phones to viseme segments, splitting diphthongs."""
     segments: list[VisemeSegment] = []
     for phone in phones:
         names = PHONE_VISEMES.get(phone.label, ("consonant",))
-        if len(names) == 1:
+        if phone.label in STOPS and phone.duration_s > MAX_STOP_CLOSURE_S:
+            # The lips close, then open for the burst and what follows it.
+            split = phone.start_s + MAX_STOP_CLOSURE_S
+            segments.append(VisemeSegment(VISEMES["closed"], phone.start_s, split))
+            segments.append(VisemeSegment(VISEMES["consonant"], split, phone.end_s))
+        elif len(names) == 1:
             segments.append(VisemeSegment(VISEMES[names[0]], phone.start_s, phone.end_s))
         else:
             split = phone.start_s + 0.6 * phone.duration_s
@@ -142,14 +176,17 @@ def _drop_duplicates(idx: np.ndarray, dominance: np.ndarray) -> np.ndarray:
 
 def _enforce_closures(curves: np.ndarray, segments: list[VisemeSegment], phones: list[Phone],
                       times: np.ndarray) -> np.ndarray:
-    """Lips meet for every m, b, p: at least 40 ms, ending at the release."""
+    """Lips meet for every m, b, p: at least 40 ms, at most 120 ms for b and p."""
     press = MOUTH_PARAMETERS.index("lip_press")
     jaw = MOUTH_PARAMETERS.index("jaw_open")
     for phone in phones:  # one short loop per bilabial, not per pixel
         if phone.label not in BILABIALS:
             continue
         start = min(phone.start_s, phone.end_s - 0.04)
-        inside = (times >= start) & (times < phone.end_s)
+        end = phone.end_s
+        if phone.label in STOPS:
+            end = min(end, phone.start_s + MAX_STOP_CLOSURE_S)
+        inside = (times >= start) & (times < end)
         if not inside.any():  # shorter than a frame: close the nearest frame
             inside = np.abs(times - (phone.start_s + phone.end_s) / 2) == np.min(
                 np.abs(times - (phone.start_s + phone.end_s) / 2))

@@ -25,11 +25,16 @@ FRAME_S = 0.01  # pocketsphinx reports times in 10 ms frames
 
 @dataclass(frozen=True)
 class Phone:
-    """One CMU phone (``"AA"``, ``"M"``, ``"SIL"``...) and its span in seconds."""
+    """One CMU phone (``"AA"``, ``"M"``, ``"SIL"``...) and its span in seconds.
+
+    ``aligned`` is True when it comes from aligning a transcript (trustworthy),
+    False when it was recognised from the sound alone (a guess).
+    """
 
     label: str
     start_s: float
     end_s: float
+    aligned: bool = False
 
     @property
     def duration_s(self) -> float:
@@ -93,7 +98,7 @@ def _align(pcm: bytes, words: list[str]) -> list[Phone]:
     alignment = decoder.get_alignment()
     if alignment is None:
         raise RuntimeError("no alignment found")
-    phones = [Phone(_clean(p.name), p.start * FRAME_S, (p.start + p.duration) * FRAME_S)
+    phones = [Phone(_clean(p.name), p.start * FRAME_S, (p.start + p.duration) * FRAME_S, True)
               for p in alignment.phones()]
     if not phones:
         raise RuntimeError("empty alignment")
@@ -110,7 +115,7 @@ def _merge_silences(phones: list[Phone]) -> list[Phone]:
     merged: list[Phone] = []
     for phone in phones:
         if merged and phone.label == "SIL" and merged[-1].label == "SIL":
-            merged[-1] = Phone("SIL", merged[-1].start_s, phone.end_s)
+            merged[-1] = Phone("SIL", merged[-1].start_s, phone.end_s, phone.aligned)
         else:
             merged.append(phone)
     return merged
