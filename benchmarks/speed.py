@@ -1,6 +1,6 @@
 """Real-time factor and peak memory of `animate`, for 10 s and 60 s of audio.
 
-    .venv/bin/python benchmarks/speed.py [--image PORTRAIT] [--sizes 512 original]
+    .venv/bin/python benchmarks/speed.py [--image PORTRAIT] [--sizes 512 1080 original]
 
 Each case runs in a fresh process so its peak memory (max RSS) is its own.
 The audio is a synthetic voice (syllable-rate loudness) so the mouth works
@@ -54,7 +54,7 @@ def _one_case(image: str, audio: str, size: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--image", default=str(ROOT / "examples" / "astronaut.png"))
-    parser.add_argument("--sizes", nargs="+", default=["512", "original"])
+    parser.add_argument("--sizes", nargs="+", default=["512", "1080", "original"])
     parser.add_argument("--durations", nargs="+", type=float, default=[10.0, 60.0])
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()

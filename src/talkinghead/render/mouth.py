@@ -84,9 +84,13 @@ def _synthetic_interior(size: tuple[int, int], upper: np.ndarray, lower: np.ndar
     # Depth: the cavity darkens towards the back of the mouth.
     shade = 1.0 - 0.35 * _fill(size, _shrink(cavity, 0.5))
     colour = dark * cv2.GaussianBlur(shade, (0, 0), max(gap * 0.3, 0.8))[..., None]
-    # Teeth: a warm off-white a little darker than the face's own skin, showing
-    # in the middle of the mouth and fading into shadow at the corners.
-    teeth_colour = np.array([0.98, 0.96, 0.9], np.float32) * 0.95 * float(np.max(skin_rgb))
+    # Teeth: an off-white showing in the middle of the mouth and fading into
+    # shadow at the corners
+    # (as bright as the skin's luminance, tinted by it to share the light's colour).
+    skin = np.asarray(skin_rgb, np.float32)
+    skin_luma = float(skin @ np.array([0.299, 0.587, 0.114], np.float32))
+    neutral = np.array([0.98, 0.96, 0.9], np.float32) * min(1.1 * skin_luma, 235.0)
+    teeth_colour = 0.85 * neutral + 0.15 * skin
     centre_x = (upper[:, 0].mean() + lower[:, 0].mean()) / 2
     half_span = max(np.ptp(upper[:, 0]) / 2, 1.0)
     across = np.abs(np.arange(size[1]) - centre_x) / half_span
