@@ -4,6 +4,9 @@ One supervisor thread owns the workers. It claims queued jobs for idle workers,
 folds worker events into the store, notices crashed or overrunning workers
 (retrying a crashed job up to ``max_attempts`` in all, then failing it), and
 deletes expired jobs. Rendering never runs in the server's event loop.
+
+``JobRunner`` is the interface the routes use; ``Runner`` is the embedded pool,
+``service/fleet_runner.py`` the same interface over Celery workers on Redis.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from talkinghead.service.errors import BusyError
 from talkinghead.service.events import Done, Progress, Task, Wake
@@ -48,6 +51,35 @@ class DataPaths:
     def output(self, job_id: str) -> Path:
         """The finished MP4 of a job."""
         return self.outputs / f"{job_id}.mp4"
+
+
+class JobRunner(Protocol):
+    """What the routes and ``Service`` need from whatever renders the jobs."""
+
+    paths: DataPaths
+
+    def start(self) -> None:
+        """Recover what a previous run left and start rendering."""
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop rendering here; queued jobs stay queued."""
+
+    def submit(self, job: Job, image: bytes, audio: bytes) -> None:
+        """Keep the inputs and queue ``job``; BusyError when the queue is full."""
+
+
+def finish_from_done(store: JobStore, paths: DataPaths, event: Done, now: float) -> Job | None:
+    """Fold a worker's ``Done`` into the store: completed when its video exists, else failed.
+
+    Returns the finished job, or None when it had already finished (a duplicate).
+    """
+    if event.error is None and paths.output(event.job_id).is_file():
+        return store.finish(event.job_id, JobStatus.COMPLETED, now=now,
+                            inference_ms=event.inference_ms, has_nsfw=event.has_nsfw)
+    return store.finish(event.job_id, JobStatus.FAILED, now=now,
+                        error=event.error or "the renderer produced no video",
+                        error_code=event.error_code or "render_failed",
+                        inference_ms=event.inference_ms, has_nsfw=event.has_nsfw)
 
 
 @dataclass
@@ -147,17 +179,7 @@ class Runner:
             worker = self._workers[event.worker]
             if worker.job_id == event.job_id:
                 worker.job_id = None
-            output = self.paths.output(event.job_id)
-            if event.error is None and output.is_file():
-                job = self._store.finish(event.job_id, JobStatus.COMPLETED, now=self._clock(),
-                                         inference_ms=event.inference_ms,
-                                         has_nsfw=event.has_nsfw)
-            else:
-                job = self._store.finish(
-                    event.job_id, JobStatus.FAILED, now=self._clock(),
-                    error=event.error or "the renderer produced no video",
-                    error_code=event.error_code or "render_failed",
-                    inference_ms=event.inference_ms, has_nsfw=event.has_nsfw)
+            job = finish_from_done(self._store, self.paths, event, self._clock())
             if job is not None:
                 self._finished(job)
 

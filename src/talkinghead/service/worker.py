@@ -4,12 +4,17 @@ Each worker is a long-lived child process: it imports the pipeline once,
 then renders tasks one at a time and reports ``Progress`` and ``Done``
 events. Bad input ends a task with an error, never the worker; a crash of
 the worker itself is seen, and handled, by the runner.
+
+``run_task`` is the worker core: the embedded pool (``worker_main``) and the
+Celery fleet (``service/fleet.py``) both render through it, and differ only
+in how its events travel.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.queues import Queue
 from pathlib import Path
@@ -30,9 +35,7 @@ def worker_main(index: int, inbox: Connection, events: Queue[Any],
     # Workers run side by side: OpenCV's own thread pool in each of them gets only
     # its share of the cores, or they would fight over the same ones.
     cv2.setNumThreads(cv_threads)
-    from talkinghead.service.nsfw import NudityDetector
-
-    detector = NudityDetector(threshold=nsfw_threshold) if nsfw_policy != "off" else None
+    detector = make_detector(nsfw_policy, nsfw_threshold)
     parent = os.getppid()
     while True:
         try:
@@ -45,10 +48,27 @@ def worker_main(index: int, inbox: Connection, events: Queue[Any],
             return
         if task is None:
             return
-        events.put(_run(index, task, events, detector, nsfw_policy))
+        events.put(run_task(task, index=index, report=events.put, detector=detector,
+                            nsfw_policy=nsfw_policy))
 
 
-def _run(index: int, task: Task, events: Queue[Any], detector: Any, nsfw_policy: str) -> Done:
+def make_detector(nsfw_policy: str, nsfw_threshold: float) -> Any:
+    """The nudity detector for ``nsfw_policy``, or None when the check is off."""
+    if nsfw_policy == "off":
+        return None
+    from talkinghead.service.nsfw import NudityDetector
+
+    return NudityDetector(threshold=nsfw_threshold)
+
+
+def run_task(task: Task, *, index: int, report: Callable[[Progress], None], detector: Any,
+             nsfw_policy: str, passthrough: tuple[type[BaseException], ...] = ()) -> Done:
+    """Render one task to ``task.output_path``; the outcome, success or error, as ``Done``.
+
+    ``report`` receives throttled ``Progress`` events. Input errors and bugs become
+    a ``Done`` with an error; exceptions of the ``passthrough`` types (a time limit
+    the caller enforces) propagate. The video appears at ``output_path`` only whole.
+    """
     from talkinghead.config import Options
     from talkinghead.errors import TalkingHeadError
     from talkinghead.pipeline import render_video
@@ -61,7 +81,7 @@ def _run(index: int, task: Task, events: Queue[Any], detector: Any, nsfw_policy:
         now = time.perf_counter()
         if done == total or now - last[0] >= PROGRESS_EVERY_S:
             last[0] = now
-            events.put(Progress(index, task.job_id, done, total))
+            report(Progress(index, task.job_id, done, total))
 
     try:
         if detector is not None:
@@ -70,6 +90,8 @@ def _run(index: int, task: Task, events: Queue[Any], detector: Any, nsfw_policy:
         render_video(task.image_path, task.audio_path, partial, Options(**task.options),
                      progress=progress)
         os.replace(partial, task.output_path)
+    except passthrough:
+        raise
     except TalkingHeadError as exc:
         return Done(index, task.job_id, _ms(started), has_nsfw, exc.message, exc.code)
     except Exception as exc:  # a bug, not the input: report it, keep the worker alive
