@@ -73,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     animate.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     animate.set_defaults(run=_animate)
     _add_serve(commands)
+    _add_worker(commands)
     _add_eval(commands)
     return parser
 
@@ -128,6 +129,41 @@ def _serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise InputError(f"bad service setting: {exc}") from exc
     serve(settings, host=args.host, port=args.port)
+    return 0
+
+
+def _add_worker(commands: argparse._SubParsersAction) -> None:
+    worker = commands.add_parser(
+        "worker", help="render jobs for 'talkinghead serve' on a Celery fleet (Redis broker)",
+        description="Run a Celery worker that renders the jobs of a 'talkinghead serve' whose "
+                    "TALKINGHEAD_BROKER_URL names the same Redis (see docs/SERVICE.md).",
+    )
+    worker.add_argument("--broker-url", default=None, metavar="redis://HOST:6379/0",
+                        help="the Redis broker (default: TALKINGHEAD_BROKER_URL)")
+    worker.add_argument("--concurrency", type=int, default=None,
+                        help="rendering processes on this machine (default: CPU count)")
+    worker.add_argument("--loglevel", default="info", help="Celery log level (default info)")
+    worker.set_defaults(run=_worker)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    import os
+
+    from talkinghead.service.settings import Settings
+
+    try:
+        settings = Settings.from_env(broker_url=args.broker_url)
+    except ValueError as exc:
+        raise InputError(f"bad worker setting: {exc}") from exc
+    if not settings.broker_url:
+        raise InputError("talkinghead worker needs a broker: set TALKINGHEAD_BROKER_URL or "
+                         "pass --broker-url redis://HOST:6379/0")
+    concurrency = args.concurrency if args.concurrency is not None else os.cpu_count() or 1
+    if concurrency < 1:
+        raise InputError(f"--concurrency must be at least 1, got {concurrency}")
+    from talkinghead.service.fleet import run_worker  # heavy imports only for a worker
+
+    run_worker(settings, concurrency=concurrency, loglevel=args.loglevel)
     return 0
 
 

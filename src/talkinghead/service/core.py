@@ -14,7 +14,7 @@ from talkinghead.service.auth import ApiKeys, UrlSigner, stored_secret
 from talkinghead.service.fetch import FetchLimits, decode_base64, fetch_url, is_url
 from talkinghead.service.jobs import Job, JobStatus, WebhookState
 from talkinghead.service.netguard import AddressPolicy, guarded_pool
-from talkinghead.service.runner import Runner
+from talkinghead.service.runner import JobRunner, Runner
 from talkinghead.service.schemas import Prediction, Progress, Timings, Urls
 from talkinghead.service.settings import Settings
 from talkinghead.service.store import SQLiteJobStore
@@ -46,7 +46,13 @@ class Service:
             secret=self.webhook_secret, policy=self.policy, attempts=settings.webhook_attempts,
             backoff_s=settings.webhook_backoff_s, timeout_s=settings.webhook_timeout_s,
             on_result=self._webhook_done)
-        self.runner = Runner(settings, self.store, on_finished=self._job_finished)
+        self.runner: JobRunner
+        if settings.broker_url:  # render on a Celery fleet (docs/SERVICE.md, "Scaling out")
+            from talkinghead.service.fleet_runner import FleetRunner
+
+            self.runner = FleetRunner(settings, self.store, on_finished=self._job_finished)
+        else:
+            self.runner = Runner(settings, self.store, on_finished=self._job_finished)
 
     def start(self) -> None:
         """Start webhooks (re-sending undelivered ones) and the runner."""

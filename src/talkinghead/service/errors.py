@@ -8,7 +8,8 @@
     │   └── ContentRefusedError   refused by the operator's content policy (422)
     ├── AuthError                 missing or wrong API key (401)
     ├── NotFoundError             unknown or expired prediction or file (404)
-    └── BusyError                 too many queued jobs (429)
+    ├── BusyError                 too many queued jobs (429)
+    └── UnavailableError          the fleet's broker (Redis) cannot be reached (503)
 """
 
 from __future__ import annotations
@@ -60,3 +61,10 @@ class BusyError(TalkingHeadError):
 
     code = "busy"
     http_status = 429
+
+
+class UnavailableError(TalkingHeadError):
+    """A part the service depends on (the fleet's Redis broker) cannot be reached."""
+
+    code = "unavailable"
+    http_status = 503

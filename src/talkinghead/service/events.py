@@ -1,4 +1,9 @@
-"""Messages between the runner and its worker processes (picklable dataclasses)."""
+"""Messages between the runner and its worker processes (picklable dataclasses).
+
+The embedded pool passes them through a multiprocessing queue; the Celery fleet
+sends them as JSON through Redis (``service/fleet_bus.py``). ``Started`` and
+``Heartbeat`` come only from fleet workers.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +42,22 @@ class Done:
     has_nsfw: bool | None = None
     error: str | None = None
     error_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Started:
+    """A fleet worker took a job: its ``attempt``-th start, by ``worker`` (host:pid)."""
+
+    job_id: str
+    attempt: int
+    worker: str
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """A fleet worker is still rendering ``job_id`` (sent every lease/3 seconds)."""
+
+    job_id: str
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,10 @@ _ENV = {
     "TALKINGHEAD_NSFW_POLICY": "nsfw_policy",
     "TALKINGHEAD_NSFW_THRESHOLD": "nsfw_threshold",
     "TALKINGHEAD_PROMPT_POLICY": "prompt_policy",
+    "TALKINGHEAD_BROKER_URL": "broker_url",
+    "TALKINGHEAD_FLEET_QUEUE": "fleet_queue",
+    "TALKINGHEAD_FLEET_VISIBILITY_TIMEOUT_S": "fleet_visibility_timeout_s",
+    "TALKINGHEAD_FLEET_LEASE_S": "fleet_lease_s",
 }
 
 
@@ -57,6 +61,13 @@ class Settings:
     max_queued: jobs waiting beyond this many get 429.
     nsfw_policy: "off" (no check), "flag" (report only) or "refuse" (fail the task).
     prompt_policy: what the 1.5 route does with a non-empty ``prompt``.
+    broker_url: ``redis://...`` to render on a fleet of ``talkinghead worker``
+        machines (Celery on Redis); None renders in this process's own pool.
+    fleet_queue: the Celery queue, also the prefix of the fleet's Redis keys.
+    fleet_visibility_timeout_s: a task whose worker vanished is handed to another
+        worker this long after it was taken (Redis transport's visibility timeout).
+    fleet_lease_s: a rendering worker renews its claim on a job this often (x3);
+        a claim not renewed for this long is free for another worker.
     """
 
     api_keys: tuple[str, ...] = ()
@@ -84,6 +95,10 @@ class Settings:
     nsfw_threshold: float = 0.5
     prompt_policy: PromptPolicy = "reject"
     playground: bool = True
+    broker_url: str | None = None
+    fleet_queue: str = "talkinghead"
+    fleet_visibility_timeout_s: float = 300.0
+    fleet_lease_s: float = 30.0
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -100,6 +115,20 @@ class Settings:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.max_attempts < 1 or self.webhook_attempts < 1:
             raise ValueError("max_attempts and webhook_attempts must be at least 1")
+        self._check_fleet()
+
+    def _check_fleet(self) -> None:
+        if self.broker_url is not None and not self.broker_url.startswith(
+                ("redis://", "rediss://", "unix://")):
+            raise ValueError(f"broker_url must be a redis://, rediss:// or unix:// URL "
+                             f"(Redis carries the tasks and their files), got {self.broker_url!r}")
+        if not self.fleet_queue.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"fleet_queue must be letters, digits, - or _, "
+                             f"got {self.fleet_queue!r}")
+        if self.fleet_lease_s <= 0 or self.fleet_visibility_timeout_s < 2 * self.fleet_lease_s:
+            raise ValueError("fleet_lease_s must be positive and fleet_visibility_timeout_s at "
+                             f"least twice it, got {self.fleet_lease_s:g} and "
+                             f"{self.fleet_visibility_timeout_s:g}")
 
     @property
     def max_image_bytes(self) -> int:

@@ -60,6 +60,12 @@ class JobStore(Protocol):
     def claim_next(self, now: float) -> Job | None:
         """Atomically move the oldest created job to processing (attempts + 1)."""
 
+    def mark_started(self, job_id: str, *, attempt: int, now: float) -> Job | None:
+        """A fleet worker started ``job_id`` (its ``attempt``-th start): processing."""
+
+    def unfinished(self) -> list[Job]:
+        """Jobs created or processing, oldest first."""
+
     def set_progress(self, job_id: str, done: int, total: int) -> None:
         """Record frames done out of total."""
 
@@ -133,6 +139,21 @@ class SQLiteJobStore:
                 " ORDER BY created_at, rowid LIMIT 1) AND status = 'created' RETURNING *",
                 (now,)).fetchone()
         return _from_row(row) if row else None
+
+    def mark_started(self, job_id: str, *, attempt: int, now: float) -> Job | None:
+        with self._lock:
+            row = self._db.execute(
+                "UPDATE jobs SET status = 'processing', attempts = MAX(attempts, ?),"
+                " started_at = ?, progress_done = 0 WHERE id = ?"
+                " AND status IN ('created', 'processing') RETURNING *",
+                (attempt, now, job_id)).fetchone()
+        return _from_row(row) if row else None
+
+    def unfinished(self) -> list[Job]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM jobs WHERE status IN ('created', 'processing')"
+                                    " ORDER BY created_at, rowid").fetchall()
+        return [_from_row(r) for r in rows]
 
     def set_progress(self, job_id: str, done: int, total: int) -> None:
         with self._lock:
