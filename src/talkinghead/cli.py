@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from talkinghead import __version__
-from talkinghead.config import EXPRESSION_NAMES, SIZES, Options
+from talkinghead.config import EXPRESSION_NAMES, LIPSYNC_MODES, SIZES, Options
 from talkinghead.errors import InputError, TalkingHeadError
 
 EXIT_INPUT, EXIT_FAILURE = 2, 1
@@ -66,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
                          help="what is said (English): aligned to the audio for sharper lip shapes")
     animate.add_argument("--text-file", type=Path, metavar="FILE",
                          help="read the transcript from a UTF-8 text file")
+    animate.add_argument("--lipsync", choices=LIPSYNC_MODES, default="phones",
+                         help="without --text: 'phones' (fast, any language) or 'words' "
+                              "(English word recognition: better m/b/p, slower)")
     animate.add_argument("--debug-plot", type=Path, metavar="PLOT.png",
                          help="also draw waveform, phones and motion curves to a PNG")
     animate.add_argument("--max-audio-s", type=float, default=600.0,
@@ -90,7 +93,7 @@ def _animate(args: argparse.Namespace) -> int:
     options = Options(fps=args.fps, size=args.size, seed=args.seed, head_motion=args.head_motion,
                       mouth_motion=args.mouth_motion, blinks_per_min=args.blinks_per_min,
                       max_audio_s=args.max_audio_s, expression=args.expression,
-                      transcript=transcript)
+                      transcript=transcript, lipsync=args.lipsync)
     bar = _ProgressBar() if sys.stderr.isatty() and not args.quiet else None
     summary = render_video(args.portrait, args.audio, args.output, options,
                            progress=bar.update if bar else None, debug_plot=args.debug_plot)

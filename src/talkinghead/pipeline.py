@@ -78,7 +78,7 @@ def plan_motion(clip: AudioClip, options: Options) -> tuple[SpeechTrack, MotionT
     n_frames = frame_count(clip.duration_s, options.fps)
     mono = clip.mono(16_000)
     speech = analyse_speech(mono, 16_000, options.fps, n_frames)
-    phones = recognise_phones(mono, transcript=options.transcript)
+    phones = recognise_phones(mono, transcript=options.transcript, mode=options.lipsync)
     return speech, build_motion(speech, phones, options)
 
 

@@ -8,6 +8,7 @@ from talkinghead import Options, OptionsError
 @pytest.mark.parametrize("bad", [
     {"fps": 5}, {"fps": 25.0}, {"size": "4k"}, {"seed": -1}, {"head_motion": 3},
     {"mouth_motion": "loud"}, {"blinks_per_min": -1}, {"max_audio_s": 0},
+    {"expression": "angry"}, {"lipsync": "visemes"}, {"transcript": "x" * 20_001},
 ])
 def test_out_of_range_options_are_refused(bad: dict) -> None:
     with pytest.raises(OptionsError):

@@ -74,3 +74,18 @@ def test_phone_loop_without_transcript_and_on_odd_audio() -> None:
     assert recognise_phones(np.zeros(100, np.float32)) == []
     # A transcript that matches nothing still gives a timeline (recognised instead).
     assert recognise_phones(load_audio(EXAMPLE_SPEECH).mono(), transcript="zzqx") != []
+
+
+def test_word_mode_aligns_recognised_words() -> None:
+    from talkinghead.inputs import load_audio
+
+    phones = recognise_phones(load_audio(EXAMPLE_SPEECH).mono(), mode="words")
+    spoken = [p for p in phones if p.label != "SIL"]
+    assert len(spoken) > 30 and all(p.aligned for p in phones)
+
+
+def test_alignment_names_unknown_words() -> None:
+    from talkinghead.speech.phonemes import AlignmentError, align_transcript
+
+    with pytest.raises(AlignmentError, match="qzxqzx"):
+        align_transcript(np.zeros(RATE, np.float32), "hello qzxqzx")

@@ -1,35 +1,27 @@
-"""Forced alignment of a known English transcript with pocketsphinx's packaged model.
+"""Lip closure at the phones of a known English transcript.
 
-The only module of the quality report that imports pocketsphinx.
+The transcript is force-aligned by the generator's own aligner
+(``talkinghead.speech.phonemes``, pocketsphinx's packaged en-us model).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from talkinghead.quality.lipsync import CLOSED_OPENING
+from talkinghead.speech.phonemes import (
+    AlignmentError,
+    Phone,
+    align_transcript,
+    transcript_words,
+)
 
-#: Phones per second in pocketsphinx's alignment (10 ms frames).
-PHONE_RATE_HZ = 100
 BILABIALS = frozenset({"M", "B", "P"})
 #: Vowels with the jaw well open (the en-us model has no stress marks, so AH
 #: covers both "cup" and unstressed schwa).
 OPEN_VOWELS = frozenset({"AA", "AE", "AH", "AO", "AW", "AY"})
-#: Pruning beams tried in turn. Alignment with unequal or narrow beams can fail
-#: to reach the end of the transcript; wide equal beams are slower but robust.
-_BEAMS = (1e-64, 1e-100, 1e-150)
-
-
-@dataclass(frozen=True)
-class Phone:
-    """One aligned phone: CMU label (``M``, ``AA``, ``SIL``...) and its span in seconds."""
-
-    label: str
-    start_s: float
-    end_s: float
 
 
 @dataclass(frozen=True)
@@ -62,7 +54,7 @@ class PhoneFigures:
 
 def normalise_transcript(text: str) -> list[str]:
     """Lower-case words, punctuation dropped, apostrophes kept (``don't``)."""
-    return re.findall(r"[a-z]+(?:'[a-z]+)*", text.lower())
+    return transcript_words(text)
 
 
 def align(mono_16k: np.ndarray, text: str) -> Alignment:
@@ -71,35 +63,11 @@ def align(mono_16k: np.ndarray, text: str) -> Alignment:
     Unknown words or a failed alignment give an Alignment with ``problem`` set
     rather than an error: the rest of the report does not depend on it.
     """
-    from pocketsphinx import Decoder  # heavy: only when a transcript is given
-
-    words = normalise_transcript(text)
-    if not words:
-        return Alignment([], [], "the transcript has no words")
-    pcm = (np.clip(mono_16k, -1.0, 1.0) * 32767).astype(np.int16).tobytes()
-    for beam in _BEAMS:
-        decoder = Decoder(samprate=16000, lm=None, loglevel="FATAL", bestpath=False,
-                          beam=beam, wbeam=beam, pbeam=beam)
-        unknown = [w for w in words if decoder.lookup_word(w) is None]
-        if unknown:
-            return Alignment([], words, "not in the pronunciation dictionary: "
-                             + ", ".join(sorted(set(unknown))))
-        decoder.set_align_text(" ".join(words))
-        _decode(decoder, pcm)
-        hyp = decoder.hyp()
-        if hyp is None or [w.split("(")[0] for w in hyp.hypstr.split()] != words:
-            continue
-        try:
-            decoder.set_alignment()
-        except RuntimeError:
-            continue
-        _decode(decoder, pcm)
-        phones = [
-            Phone(p.name, p.start / PHONE_RATE_HZ, (p.start + p.duration) / PHONE_RATE_HZ)
-            for word in decoder.get_alignment() for p in word
-        ]
-        return Alignment(phones, words)
-    return Alignment([], words, "the transcript could not be aligned to the audio")
+    words = transcript_words(text)
+    try:
+        return Alignment(align_transcript(mono_16k, text), words)
+    except AlignmentError as exc:
+        return Alignment([], words, str(exc))
 
 
 def phone_figures(opening: np.ndarray, fps: float, phones: list[Phone]) -> PhoneFigures:
@@ -135,9 +103,3 @@ def _frames_of(phone: Phone, fps: float, n_frames: int) -> np.ndarray:
     if last < first:
         first = last = int(round((phone.start_s + phone.end_s) / 2 * fps))
     return np.arange(max(first, 0), min(last + 1, n_frames))
-
-
-def _decode(decoder: object, pcm: bytes) -> None:
-    decoder.start_utt()  # type: ignore[attr-defined]
-    decoder.process_raw(pcm, full_utt=True)  # type: ignore[attr-defined]
-    decoder.end_utt()  # type: ignore[attr-defined]

@@ -27,8 +27,8 @@ FRAME_S = 0.01  # pocketsphinx reports times in 10 ms frames
 class Phone:
     """One CMU phone (``"AA"``, ``"M"``, ``"SIL"``...) and its span in seconds.
 
-    ``aligned`` is True when it comes from aligning a transcript (trustworthy),
-    False when it was recognised from the sound alone (a guess).
+    ``aligned`` is True when it comes from aligning words (a transcript, or
+    words recognised first), False when the phone loop guessed it from sound.
     """
 
     label: str
@@ -41,23 +41,68 @@ class Phone:
         return self.end_s - self.start_s
 
 
-def recognise_phones(mono: np.ndarray, *, transcript: str | None = None) -> list[Phone]:
-    """Phones in ``mono`` (float32, 16 kHz). Aligns ``transcript`` when given."""
+#: Pruning beams tried in turn when aligning. Alignment with unequal or narrow
+#: beams can stop short of the transcript; wide equal beams are slower but robust.
+ALIGNMENT_BEAMS = (1e-64, 1e-100, 1e-150)
+
+
+class AlignmentError(Exception):
+    """A transcript could not be aligned to the audio (the message says why)."""
+
+
+def recognise_phones(mono: np.ndarray, *, transcript: str | None = None,
+                     mode: str = "phones") -> list[Phone]:
+    """Phones in ``mono`` (float32, 16 kHz); never raises.
+
+    With ``transcript``, its words are aligned to the sound. Otherwise
+    ``mode="phones"`` runs the fast phone loop (any language), and
+    ``mode="words"`` first recognises English words with the packaged language
+    model, then aligns them: better m/b/p on English speech, slower.
+    """
     if len(mono) < SAMPLE_RATE_HZ // 10:
         return []
-    pcm = (np.clip(mono, -1.0, 1.0) * 32767).astype("<i2").tobytes()
     if transcript:
-        words = _known_words(transcript)
-        if words:
-            try:
+        try:
+            return align_transcript(mono, transcript)
+        except AlignmentError as exc:  # mismatched text, unknown words...
+            log.warning("transcript not used: %s; recognising phones instead", exc)
+    pcm = _pcm(mono)
+    if mode == "words":
+        try:
+            words = _recognise_words(pcm)
+            if words:
                 return _align(pcm, words)
-            except Exception as exc:  # alignment can fail on mismatched text
-                log.warning("transcript alignment failed (%s); recognising phones instead", exc)
+        except (AlignmentError, RuntimeError) as exc:
+            log.warning("word recognition failed (%s); recognising phones instead", exc)
     try:
         return _phone_loop(pcm)
     except Exception as exc:  # never let recognition sink a render
         log.warning("phone recognition failed: %s", exc)
         return []
+
+
+def align_transcript(mono: np.ndarray, transcript: str) -> list[Phone]:
+    """Force-align ``transcript`` (English) to ``mono`` (float32, 16 kHz).
+
+    Raises AlignmentError naming unknown words, or when the words cannot be
+    fitted to the sound.
+    """
+    words = transcript_words(transcript)
+    if not words:
+        raise AlignmentError("the transcript has no words")
+    unknown = sorted({w for w in words if w not in _dictionary()})
+    if unknown:
+        raise AlignmentError("not in the pronunciation dictionary: " + ", ".join(unknown))
+    return _align(_pcm(mono), words)
+
+
+def transcript_words(text: str) -> list[str]:
+    """Lower-case words, punctuation dropped, apostrophes kept (``don't``)."""
+    return re.findall(r"[a-z]+(?:'[a-z]+)*", text.lower())
+
+
+def _pcm(mono: np.ndarray) -> bytes:
+    return (np.clip(mono, -1.0, 1.0) * 32767).astype("<i2").tobytes()
 
 
 def _model_dir() -> str:
@@ -73,36 +118,56 @@ def _decoder(**config: object):  # type: ignore[no-untyped-def]
                    samprate=SAMPLE_RATE_HZ, **config)
 
 
-def _phone_loop(pcm: bytes) -> list[Phone]:
-    decoder = _decoder(allphone=os.path.join(_model_dir(), "en-us-phone.lm.bin"),
-                       lw=2.0, beam=1e-20, pbeam=1e-20)
+def _decode(decoder, pcm: bytes) -> None:  # type: ignore[no-untyped-def]
     decoder.start_utt()
     decoder.process_raw(pcm, full_utt=True)
     decoder.end_utt()
+
+
+def _phone_loop(pcm: bytes) -> list[Phone]:
+    decoder = _decoder(allphone=os.path.join(_model_dir(), "en-us-phone.lm.bin"),
+                       lw=2.0, beam=1e-20, pbeam=1e-20)
+    _decode(decoder, pcm)
     return _merge_silences([
         Phone(_clean(seg.word), seg.start_frame * FRAME_S, (seg.end_frame + 1) * FRAME_S)
         for seg in decoder.seg()
     ])
 
 
+def _recognise_words(pcm: bytes) -> list[str]:
+    decoder = _decoder(lm=os.path.join(_model_dir(), "en-us.lm.bin"),
+                       dict=os.path.join(_model_dir(), "cmudict-en-us.dict"))
+    _decode(decoder, pcm)
+    hypothesis = decoder.hyp()
+    if hypothesis is None:
+        return []
+    return [w for w in transcript_words(re.sub(r"\(\d+\)", "", hypothesis.hypstr))
+            if w in _dictionary()]
+
+
 def _align(pcm: bytes, words: list[str]) -> list[Phone]:
-    decoder = _decoder(lm=None, dict=os.path.join(_model_dir(), "cmudict-en-us.dict"))
-    decoder.set_align_text(" ".join(words))
-    decoder.start_utt()
-    decoder.process_raw(pcm, full_utt=True)
-    decoder.end_utt()
-    decoder.set_alignment()  # second pass: phone- and state-level alignment
-    decoder.start_utt()
-    decoder.process_raw(pcm, full_utt=True)
-    decoder.end_utt()
-    alignment = decoder.get_alignment()
-    if alignment is None:
-        raise RuntimeError("no alignment found")
-    phones = [Phone(_clean(p.name), p.start * FRAME_S, (p.start + p.duration) * FRAME_S, True)
-              for p in alignment.phones()]
-    if not phones:
-        raise RuntimeError("empty alignment")
-    return _merge_silences(phones)
+    """Two passes: words first, then phones within them; wider beams on failure."""
+    for beam in ALIGNMENT_BEAMS:
+        decoder = _decoder(lm=None, dict=os.path.join(_model_dir(), "cmudict-en-us.dict"),
+                           bestpath=False, beam=beam, wbeam=beam, pbeam=beam)
+        decoder.set_align_text(" ".join(words))
+        try:
+            _decode(decoder, pcm)
+        except RuntimeError:
+            continue
+        hypothesis = decoder.hyp()
+        if hypothesis is None or [w.split("(")[0] for w in hypothesis.hypstr.split()] != words:
+            continue  # stopped short of the transcript
+        try:
+            decoder.set_alignment()
+            _decode(decoder, pcm)
+        except RuntimeError:
+            continue
+        phones = [Phone(_clean(p.name), p.start * FRAME_S, (p.start + p.duration) * FRAME_S,
+                        True) for p in decoder.get_alignment().phones()]
+        if phones:
+            return _merge_silences(phones)
+    raise AlignmentError("the transcript could not be aligned to the audio")
 
 
 def _clean(label: str) -> str:
@@ -126,13 +191,3 @@ def _dictionary() -> frozenset[str]:
     path = os.path.join(_model_dir(), "cmudict-en-us.dict")
     with open(path, encoding="utf-8") as lines:
         return frozenset(line.split(" ", 1)[0] for line in lines)
-
-
-def _known_words(transcript: str) -> list[str]:
-    """Lower-case words of ``transcript`` that the pronouncing dictionary knows."""
-    words = re.findall(r"[a-z']+", transcript.lower())
-    known = _dictionary()
-    kept = [w for w in words if w in known]
-    if len(kept) < len(words):
-        log.info("transcript: %d unknown word(s) skipped", len(words) - len(kept))
-    return kept
