@@ -40,20 +40,20 @@ def write_mp4(path: Path, frames: Iterable[np.ndarray], audio: AudioClip, *, fps
             layout = "mono" if audio.channels == 1 else "stereo"
             sound = container.add_stream("aac", rate=audio.sample_rate_hz, layout=layout)
             sound.bit_rate = AUDIO_BITRATE
-            planar = np.ascontiguousarray(audio.samples.T)  # (channels, n) for fltp
+            samples = audio.samples  # (n, channels); fltp chunks are made per AAC frame
             audio_pos = 0
             frame_idx = -1
             for frame_idx, rgb in enumerate(frames):
                 picture = av.VideoFrame.from_ndarray(rgb, format="rgb24")
                 picture.pts = frame_idx
                 container.mux(video.encode(picture))
-                until = min(int((frame_idx + 1) / fps * audio.sample_rate_hz), planar.shape[1])
-                audio_pos = _mux_audio(container, sound, planar, audio_pos, until, layout)
+                until = min(int((frame_idx + 1) / fps * audio.sample_rate_hz), len(samples))
+                audio_pos = _mux_audio(container, sound, samples, audio_pos, until, layout)
                 if on_frame is not None:
                     on_frame(frame_idx + 1)
             if frame_idx + 1 != n_frames:
                 raise RenderError(f"renderer gave {frame_idx + 1} frames, expected {n_frames}")
-            _mux_audio(container, sound, planar, audio_pos, planar.shape[1], layout)
+            _mux_audio(container, sound, samples, audio_pos, len(samples), layout)
             container.mux(video.encode(None))
             container.mux(sound.encode(None))
     except av.error.FFmpegError as exc:
@@ -61,12 +61,12 @@ def write_mp4(path: Path, frames: Iterable[np.ndarray], audio: AudioClip, *, fps
 
 
 def _mux_audio(container: av.container.OutputContainer, stream: av.audio.stream.AudioStream,
-               planar: np.ndarray, start: int, stop: int, layout: str) -> int:
-    """Encode whole AAC-sized chunks of ``planar[:, start:stop]``; return the new start."""
+               samples: np.ndarray, start: int, stop: int, layout: str) -> int:
+    """Encode whole AAC-sized chunks of ``samples[start:stop]``; return the new start."""
     pos = start
-    while pos < stop and (stop - pos >= AUDIO_CHUNK or stop == planar.shape[1]):
+    while pos < stop and (stop - pos >= AUDIO_CHUNK or stop == len(samples)):
         end = min(pos + AUDIO_CHUNK, stop)
-        chunk = av.AudioFrame.from_ndarray(np.ascontiguousarray(planar[:, pos:end]),
+        chunk = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[pos:end].T),
                                            format="fltp", layout=layout)
         chunk.sample_rate = stream.rate
         chunk.pts = pos

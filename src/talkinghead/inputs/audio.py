@@ -81,10 +81,12 @@ def load_audio(source: Source, *, max_duration_s: float = 600.0,
         raise EmptyAudioError(f"{name}: the audio has zero length")
     if n_samples > max_samples:
         raise AudioTooLongError(f"{name}: audio is longer than the {max_duration_s:g} s limit")
-    samples = np.concatenate(chunks, axis=1).T.astype(np.float32)
+    samples = np.ascontiguousarray(np.concatenate(chunks, axis=1).T, dtype=np.float32)
+    del chunks
     if not np.all(np.isfinite(samples)):
         raise AudioError(f"{name}: the audio holds invalid (non-finite) samples")
-    return AudioClip(samples=np.clip(samples, -1.0, 1.0), sample_rate_hz=SAMPLE_RATE_HZ, name=name)
+    np.clip(samples, -1.0, 1.0, out=samples)
+    return AudioClip(samples=samples, sample_rate_hz=SAMPLE_RATE_HZ, name=name)
 
 
 def _reason(exc: Exception) -> str:

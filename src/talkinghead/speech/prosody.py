@@ -15,6 +15,7 @@ WINDOW_S = 0.040
 #: sound slightly: lips visibly late are noticed at ~45 ms, early only at ~125 ms.
 LEAD_S = 0.020
 SILENCE_DBFS = -60.0
+BLOCK_FRAMES = 500  # frames analysed at a time
 
 
 @dataclass(frozen=True)
@@ -59,16 +60,12 @@ def analyse_speech(mono: np.ndarray, sample_rate_hz: int, fps: int,
     padded = np.pad(mono.astype(np.float32), (half + window, half + window))
     centres = ((np.arange(n) / fps + LEAD_S) * sample_rate_hz).astype(np.int64) + window
     centres = np.clip(centres, half, len(padded) - half - 1)
-    windows = sliding_window_view(padded, window)[centres - half]  # (n, window)
-
-    rms = np.sqrt(np.mean(windows.astype(np.float64) ** 2, axis=1))
-    loudness_db = 20 * np.log10(np.maximum(rms, 1e-6))
-
-    spectrum = np.abs(np.fft.rfft(windows * np.hanning(window), axis=1)) ** 2
-    freqs = np.fft.rfftfreq(window, 1 / sample_rate_hz)
-    total = spectrum[:, freqs > 80].sum(axis=1) + 1e-12
-    brightness = spectrum[:, freqs > 2500].sum(axis=1) / total
-    darkness = spectrum[:, (freqs > 80) & (freqs < 700)].sum(axis=1) / total
+    all_windows = sliding_window_view(padded, window)
+    # Per-frame features in blocks, so working memory stays flat for long audio.
+    parts = [_frame_features(all_windows[centres[i:i + BLOCK_FRAMES] - half], sample_rate_hz)
+             for i in range(0, n, BLOCK_FRAMES)]
+    loudness_db, brightness, darkness, raw_pitch_hz = (np.concatenate(f) for f in zip(*parts,
+                                                                                         strict=True))
 
     floor_db, peak_db = _floor_and_peak(loudness_db)
     # Loud frames are voice. So are periodic frames (vowels, voiced consonants,
@@ -78,15 +75,14 @@ def analyse_speech(mono: np.ndarray, sample_rate_hz: int, fps: int,
     loud_db = max(min(floor_db + 10.0, peak_db - 6.0), peak_db - 35.0, SILENCE_DBFS)
     audible_db = max(min(floor_db + 3.0, peak_db - 6.0), peak_db - 35.0, SILENCE_DBFS)
     audible = loudness_db > audible_db
-    pitch_hz = _pitch(windows, sample_rate_hz)
-    periodic = (pitch_hz > 0) & audible
+    periodic = (raw_pitch_hz > 0) & audible
     near_periodic = np.convolve(periodic, np.ones(5), mode="same") > 0  # +-2 frames
     voice_activity = (loudness_db > loud_db) | periodic | (near_periodic & audible)
     voice_activity = _fill_short_gaps(voice_activity, max_gap=2)
     span = max(peak_db - audible_db, 6.0)
     loudness = np.clip((loudness_db - audible_db) / span, 0.0, 1.0)
     loudness = np.where(voice_activity, loudness, 0.0)
-    pitch_hz = np.where(voice_activity, pitch_hz, 0.0)
+    pitch_hz = np.where(voice_activity, raw_pitch_hz, 0.0)
     rise = np.diff(loudness, prepend=loudness[:1])
     onset = np.clip(rise / 0.3, 0.0, 1.0)
     return SpeechTrack(
@@ -99,6 +95,20 @@ def analyse_speech(mono: np.ndarray, sample_rate_hz: int, fps: int,
         pitch_hz=pitch_hz.astype(np.float32),
         onset=onset.astype(np.float32),
     )
+
+
+def _frame_features(windows: np.ndarray,
+                    sample_rate_hz: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Loudness (dBFS), brightness, darkness and raw pitch of each window."""
+    rms = np.sqrt(np.mean(windows.astype(np.float64) ** 2, axis=1))
+    loudness_db = 20 * np.log10(np.maximum(rms, 1e-6))
+    window = windows.shape[1]
+    spectrum = np.abs(np.fft.rfft(windows * np.hanning(window), axis=1)) ** 2
+    freqs = np.fft.rfftfreq(window, 1 / sample_rate_hz)
+    total = spectrum[:, freqs > 80].sum(axis=1) + 1e-12
+    brightness = spectrum[:, freqs > 2500].sum(axis=1) / total
+    darkness = spectrum[:, (freqs > 80) & (freqs < 700)].sum(axis=1) / total
+    return loudness_db, brightness, darkness, _pitch(windows, sample_rate_hz)
 
 
 def _pitch(windows: np.ndarray, sample_rate_hz: int, *, low_hz: float = 70.0,
