@@ -156,3 +156,19 @@ def test_audio_longer_than_limit() -> None:
 def test_empty_file() -> None:
     with pytest.raises(InputError, match="empty"):
         load_audio(b"")
+
+
+def test_sixteen_bit_greyscale_keeps_its_tones() -> None:
+    ramp = (np.tile(np.linspace(0, 65535, 128), (96, 1))).astype(np.uint16)
+    portrait = load_portrait(_image_bytes(Image.fromarray(ramp), "PNG"))
+    assert portrait.rgb.shape == (96, 128, 3)
+    assert portrait.rgb[:, 0].max() < 5 and portrait.rgb[:, -1].min() > 250
+    assert 100 < portrait.rgb[50, 64, 0] < 155  # mid-grey stays mid-grey
+
+
+@pytest.mark.parametrize("mode", ["L", "CMYK", "P", "LA"])
+def test_other_colour_modes_become_rgb(mode: str) -> None:
+    image = Image.new("RGB", (80, 80), (200, 120, 40)).convert(mode)
+    fmt = "JPEG" if mode == "CMYK" else "PNG"
+    portrait = load_portrait(_image_bytes(image, fmt))
+    assert portrait.rgb.shape == (80, 80, 3) and portrait.rgb.dtype == np.uint8
