@@ -69,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     animate.add_argument("--lipsync", choices=LIPSYNC_MODES, default="phones",
                          help="without --text: 'phones' (fast, any language) or 'words' "
                               "(English word recognition: better m/b/p, slower)")
+    animate.add_argument("--mouth-track", type=Path, metavar="CUES.tsv|CUES.json",
+                         help="also write the mouth cues for 2D/3D rigs: Rhubarb-style TSV, "
+                              "or JSON with every per-frame parameter")
     animate.add_argument("--debug-plot", type=Path, metavar="PLOT.png",
                          help="also draw waveform, phones and motion curves to a PNG")
     animate.add_argument("--max-audio-s", type=float, default=600.0,
@@ -96,7 +99,8 @@ def _animate(args: argparse.Namespace) -> int:
                       transcript=transcript, lipsync=args.lipsync)
     bar = _ProgressBar() if sys.stderr.isatty() and not args.quiet else None
     summary = render_video(args.portrait, args.audio, args.output, options,
-                           progress=bar.update if bar else None, debug_plot=args.debug_plot)
+                           progress=bar.update if bar else None, debug_plot=args.debug_plot,
+                           mouth_track=args.mouth_track)
     if bar:
         bar.close()
     if not args.quiet:

@@ -17,6 +17,7 @@ from talkinghead.debug_plot import write_debug_plot
 from talkinghead.encode import write_mp4
 from talkinghead.inputs import AudioClip, Source, load_audio, load_portrait
 from talkinghead.motion import MotionTrack, build_motion
+from talkinghead.motion.export import write_mouth_track
 from talkinghead.render import render_frames
 from talkinghead.speech import SpeechTrack, analyse_speech
 from talkinghead.speech.phonemes import recognise_phones
@@ -46,10 +47,12 @@ class RenderSummary:
 
 def render_video(image: Source, audio: Source, output: Path, options: Options, *,
                  progress: ProgressCallback | None = None,
-                 debug_plot: Path | None = None) -> RenderSummary:
+                 debug_plot: Path | None = None,
+                 mouth_track: Path | None = None) -> RenderSummary:
     """Animate ``image`` to ``audio`` and write an MP4 to ``output``.
 
-    ``debug_plot``, if given, receives a PNG of the speech features and motion.
+    ``debug_plot``, if given, receives a PNG of the speech features and motion;
+    ``mouth_track`` the mouth cues (Rhubarb TSV, or JSON with every parameter).
     """
     started = time.perf_counter()
     portrait = load_portrait(image)
@@ -59,6 +62,8 @@ def render_video(image: Source, audio: Source, output: Path, options: Options, *
     speech, motion = plan_motion(clip, options)
     if debug_plot is not None:
         write_debug_plot(debug_plot, clip.mono(16_000), 16_000, speech, motion)
+    if mouth_track is not None:
+        write_mouth_track(mouth_track, motion)
     height, width = rgb.shape[:2]
     write_mp4(output, render_frames(rig, motion), clip, fps=options.fps, width=width,
               height=height, n_frames=motion.n_frames,
