@@ -84,3 +84,30 @@ def test_identity_is_preserved_while_talking() -> None:
 def test_rendering_is_deterministic(rig: Rig) -> None:
     for params in TALKING[:2]:
         assert np.array_equal(render_frame(rig, params), render_frame(rig, params))
+
+
+def _shift(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """(dx, dy) that moves crop ``a`` onto crop ``b`` (phase correlation)."""
+    import cv2
+
+    grey = [cv2.cvtColor(x, cv2.COLOR_RGB2GRAY).astype(np.float32) for x in (a, b)]
+    (dx, dy), _ = cv2.phaseCorrelate(grey[0], grey[1])
+    return dx, dy
+
+
+def test_breathing_lifts_the_shoulders_and_sway_leans_on_a_fixed_base(rig: Rig) -> None:
+    height = rig.image.shape[0]
+    rest = render_frame(rig, {})
+    breath_in = render_frame(rig, {"breath": 1.0})
+    lean = render_frame(rig, {"sway_deg": 1.5})
+    x0, y0 = rig.roi[:2]
+    face = rig.control_xyz[: rig.n_face, :2] + [x0, y0]
+    head = (slice(int(face[:, 1].min()), int(face[:, 1].max())),
+            slice(int(face[:, 0].min()), int(face[:, 0].max())))
+    dx, dy = _shift(rest[head], breath_in[head])
+    assert dy < -0.4 and abs(dx) < 0.3  # the head rides up on the chest
+    dx, dy = _shift(rest[head], lean[head])
+    assert abs(dx) > 0.5  # and leans sideways with the body
+    base = slice(height - 3, height)
+    assert np.abs(breath_in[base].astype(int) - rest[base]).max() <= 1  # the base stays put
+    assert np.abs(lean[base].astype(int) - rest[base]).max() <= 1

@@ -136,3 +136,13 @@ def test_long_stops_close_briefly_then_release() -> None:
     curves = mouth_curves(phones, 100, 100, lead_s=0.0)
     assert curves[35, PRESS] == 1.0  # closed at the start of the p
     assert curves[55, PRESS] < 0.5  # open again well before the p's end
+
+
+def test_breath_in_before_each_phrase_and_a_calm_sway() -> None:
+    samples, voiced = speech_with_pauses()
+    _, motion = plan_motion(_clip(samples), Options(seed=2))
+    breath, sway = motion.curve("breath"), motion.curve("sway_deg")
+    assert breath.min() >= -1.0 and breath.max() <= 1.0
+    onset = int(voiced[1][0] * 25)  # the second phrase starts after a 0.8 s pause
+    assert breath[onset - 2] > breath[onset - 15] + 0.2  # drawing breath just before
+    assert 0.05 < np.ptp(sway) < 1.5 and np.abs(np.diff(sway)).max() < 0.1

@@ -1,6 +1,6 @@
 """The Rig: everything the renderer needs to know about one portrait, computed once.
 
-A Rig holds the region of the image that moves (the ROI around the head), a
+A Rig holds the region of the image that moves (the ROI around the person), a
 clean background plate behind the person, and a control mesh: the 478 face
 points, a coarse grid over hair, neck and background, and fixed points on the
 ROI's border. Every ROI pixel is tied to the mesh by fixed barycentric weights,
@@ -17,14 +17,17 @@ from scipy import sparse
 from scipy.spatial import Delaunay
 
 from talkinghead.analysis import landmarks as lm
+from talkinghead.analysis.body import BodyFrame, body_frame, body_weight, person_roi
 from talkinghead.analysis.face import FaceLandmarks
 
 #: A source mouth open by more than this share of face height shows its own
 #: teeth, which are then reused inside the animated mouth.
 OPEN_SOURCE_MOUTH_SHARE = 0.025
 
-#: Displacements are smooth, so they are computed on every 2nd pixel and upsampled.
-FIELD_STEP = 2
+#: Displacements are smooth, so they are computed on a coarse grid and
+#: upsampled: every ``field_step``-th pixel, about one step per this many
+#: pixels of face height (at least 2): finer for small faces, coarser for big.
+FACE_PX_PER_FIELD_STEP = 55
 
 
 @dataclass(frozen=True)
@@ -71,8 +74,9 @@ class Rig:
     roi_mask: soft person mask inside the ROI, float32 0..1.
     control_xyz: (N, 3) control points; the first 478 are the face mesh.
     head_weight: (N,) how much each point follows the head (1 face .. 0 border).
+    body_weight: (N,) how much each point breathes and sways with the body.
     barycentric: sparse weights tying the pixels of a coarse grid (every
-        FIELD_STEP-th pixel, see ``field_size``) to the control points.
+        ``field_step``-th pixel, see ``field_size``) to the control points.
     """
 
     image: np.ndarray
@@ -82,7 +86,10 @@ class Rig:
     roi_mask: np.ndarray
     control_xyz: np.ndarray
     head_weight: np.ndarray
+    body_weight: np.ndarray
+    body: BodyFrame
     barycentric: sparse.csr_matrix
+    field_step: int
     face: FaceFrame
     neck_pivot: np.ndarray  # (3,) rotation centre of the head, ROI pixels + depth
     skin_rgb: np.ndarray  # (3,) float32 typical skin colour
@@ -97,7 +104,7 @@ class Rig:
     def field_size(self) -> tuple[int, int]:
         """(width, height) of the coarse grid on which displacements are computed."""
         width, height = self.roi_size
-        return -(-width // FIELD_STEP), -(-height // FIELD_STEP)
+        return -(-width // self.field_step), -(-height // self.field_step)
 
     @property
     def roi_size(self) -> tuple[int, int]:
@@ -110,7 +117,8 @@ def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray) -> Rig:
     height, width = image.shape[:2]
     points = face.points.astype(np.float64)
     face_h = float(np.linalg.norm(points[lm.FOREHEAD, :2] - points[lm.CHIN, :2]))
-    roi = _head_roi(points[:, :2], face_h, width, height)
+    roi = person_roi(mask, _head_roi(points[:, :2], face_h, width, height),
+                     margin_px=int(0.15 * face_h))
     x0, y0, x1, y1 = roi
     local = points.copy()
     local[:, 0] -= x0
@@ -127,6 +135,8 @@ def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray) -> Rig:
     roi_rgb = np.ascontiguousarray(image[y0:y1, x0:x1])
     roi_mask = np.ascontiguousarray(mask[y0:y1, x0:x1], dtype=np.float32)
     chin = local[lm.CHIN]
+    body = body_frame(roi_mask, chin[:2], face_h)
+    field_step = max(2, int(round(face_h / FACE_PX_PER_FIELD_STEP)))
     face_width = float(np.ptp(local[lm.FACE_OVAL, 0]))
     neck_pivot = np.array([
         *(chin[:2] + frame.down * 0.25 * face_h),
@@ -140,7 +150,10 @@ def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray) -> Rig:
         roi_mask=roi_mask,
         control_xyz=control_xyz,
         head_weight=head_weight,
-        barycentric=_barycentric_matrix(control_xyz[:, :2], roi_w, roi_h),
+        body_weight=body_weight(control_xyz[:, :2], body, roi_w, roi_h, 0.3 * face_h),
+        body=body,
+        barycentric=_barycentric_matrix(control_xyz[:, :2], roi_w, roi_h, field_step),
+        field_step=field_step,
         face=frame,
         neck_pivot=neck_pivot,
         skin_rgb=_skin_colour(roi_rgb, local[:, :2]),
@@ -201,14 +214,14 @@ def _smoothstep(t: np.ndarray) -> np.ndarray:
     return t * t * (3.0 - 2.0 * t)
 
 
-def _barycentric_matrix(xy: np.ndarray, roi_w: int, roi_h: int) -> sparse.csr_matrix:
+def _barycentric_matrix(xy: np.ndarray, roi_w: int, roi_h: int,
+                        step: int) -> sparse.csr_matrix:
     """(grid pixels, N) weights: displacement at grid pixel = weights @ point displacement.
 
-    Grid pixel (i, j) sits at the centre of the FIELD_STEP-sized block (i, j), the
+    Grid pixel (i, j) sits at the centre of the ``step``-sized block (i, j), the
     convention cv2.resize uses when it upsamples the field back to full size.
     """
     triangulation = Delaunay(xy, qhull_options="QJ")
-    step = FIELD_STEP
     xs = (np.arange(-(-roi_w // step)) + 0.5) * step - 0.5
     ys = (np.arange(-(-roi_h // step)) + 0.5) * step - 0.5
     px, py = np.meshgrid(np.clip(xs, 0, roi_w - 1), np.clip(ys, 0, roi_h - 1))

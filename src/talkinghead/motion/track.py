@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from talkinghead.config import Options
+from talkinghead.motion.body import breathing, sway
 from talkinghead.motion.expression import EXPRESSIONS, brow_curve, smile_curve
 from talkinghead.motion.eyes import blink_curve, gaze_curves
 from talkinghead.motion.head import head_pose
@@ -29,6 +30,8 @@ PARAMETERS = (
     "gaze_y",  # share of eye height, + down
     "yaw_deg", "pitch_deg", "roll_deg",  # head rotation; pitch + nods the chin down
     "shift_x", "shift_y",  # head translation, share of face height
+    "breath",  # -1 out .. 1 in: shoulders and head rise
+    "sway_deg",  # the body leans about its base; + is clockwise in the image
 )
 
 
@@ -66,5 +69,7 @@ def build_motion(speech: SpeechTrack, phones: list[Phone], options: Options) -> 
     pose = head_pose(speech, rng, intensity=intensity * preset.head_energy)
     curves.update(yaw_deg=pose.yaw_deg, pitch_deg=pose.pitch_deg, roll_deg=pose.roll_deg,
                   shift_x=pose.shift_x, shift_y=pose.shift_y)
+    curves["breath"] = breathing(speech, rng) * min(intensity, 1.0)
+    curves["sway_deg"] = sway(speech, rng) * intensity * preset.head_energy
     values = np.column_stack([curves[name] for name in PARAMETERS]).astype(np.float32)
     return MotionTrack(fps=speech.fps, values=values, phones=tuple(phones))

@@ -19,6 +19,7 @@ MAX_OPEN_SHARE = 0.11
 #: The mesh's inner-lip points sit a little inside the visible lip edge of an
 #: open mouth, so closing moves by more than the measured gap.
 CLOSING_OVERSHOOT = 1.4
+BREATH_SHARE = 0.008  # shoulder rise at a full breath, share of the visible torso
 UPPER_TEETH_SHARE = 0.022  # visible height of the upper teeth below the rest lip line
 
 
@@ -45,7 +46,10 @@ def pose_face(rig: Rig, params: dict[str, float]) -> FacePose:
     n = len(xyz)
     weight = rig.head_weight[:, None]
     positions = rig.control_xyz[:, :2] + (moved[:n] - rig.control_xyz[:, :2]) * weight
-    return FacePose(positions=positions, upper_teeth_edge=moved[n:])
+    # The body breathes and sways under everything, carrying the head with it.
+    positions = positions + _move_body(positions, rig, params) * rig.body_weight[:, None]
+    teeth_edge = moved[n:] + _move_body(moved[n:], rig, params)
+    return FacePose(positions=positions, upper_teeth_edge=teeth_edge)
 
 
 def _expression(rig: Rig, params: dict[str, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -170,6 +174,16 @@ def _eye(u: np.ndarray, v: np.ndarray, du: np.ndarray, dv: np.ndarray, params: d
     # The skin above follows evenly (an uneven pull dents the brow), which also
     # spreads the stretch over more skin.
     dv[crease] += 0.3 * closure * float(np.mean(lower_line[lid] - v[lid]))
+
+
+def _move_body(xy: np.ndarray, rig: Rig, params: dict[str, float]) -> np.ndarray:
+    """Displacement of ``xy`` by breathing (straight up) and sway (a lean about the base)."""
+    rise = params["breath"] * BREATH_SHARE * max(rig.body.torso_px, 0.5 * rig.face.height_px)
+    angle = np.radians(params["sway_deg"])
+    rel = xy - rig.body.anchor
+    cos, sin = np.cos(angle), np.sin(angle)
+    leaned = np.column_stack([rel[:, 0] * cos - rel[:, 1] * sin, rel[:, 0] * sin + rel[:, 1] * cos])
+    return leaned - rel + np.array([0.0, -rise])
 
 
 def _move_head(xyz: np.ndarray, rig: Rig, params: dict[str, float]) -> np.ndarray:

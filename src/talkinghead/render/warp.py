@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from talkinghead.analysis.rig import FIELD_STEP, Rig
+from talkinghead.analysis.rig import Rig
 
 #: Damped fixed-point steps that turn the forward displacement field into a
 #: backward map. Damping by half keeps the iteration converging where the warp
@@ -29,10 +29,11 @@ def backward_map(rig: Rig, displacement: np.ndarray) -> tuple[np.ndarray, np.nda
     field = field.reshape(coarse_h, coarse_w, 2)
     # Work on the coarse grid: positions in full-size pixels, lookups in grid cells.
     grid_x, grid_y = _pixel_grid(coarse_w, coarse_h)
-    full_x, full_y = (grid_x + 0.5) * FIELD_STEP - 0.5, (grid_y + 0.5) * FIELD_STEP - 0.5
+    step = rig.field_step
+    full_x, full_y = (grid_x + 0.5) * step - 0.5, (grid_y + 0.5) * step - 0.5
     map_x, map_y = full_x - field[..., 0], full_y - field[..., 1]
     for _ in range(INVERSION_STEPS - 1):
-        at = cv2.remap(field, (map_x + 0.5) / FIELD_STEP - 0.5, (map_y + 0.5) / FIELD_STEP - 0.5,
+        at = cv2.remap(field, (map_x + 0.5) / step - 0.5, (map_y + 0.5) / step - 0.5,
                        cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         map_x = (1 - DAMPING) * map_x + DAMPING * (full_x - at[..., 0])
         map_y = (1 - DAMPING) * map_y + DAMPING * (full_y - at[..., 1])
