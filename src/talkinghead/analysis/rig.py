@@ -137,6 +137,9 @@ def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray) -> Rig:
     chin = local[lm.CHIN]
     body = body_frame(roi_mask, chin[:2], face_h)
     field_step = max(2, int(round(face_h / FACE_PX_PER_FIELD_STEP)))
+    barycentric = _barycentric_matrix(control_xyz[:, :2], roi_w, roi_h, field_step)
+    body_weights = body_weight(control_xyz[:, :2], body, roi_w, roi_h, 0.3 * face_h)
+    control_weight = np.maximum(head_weight, body_weights)
     face_width = float(np.ptp(local[lm.FACE_OVAL, 0]))
     neck_pivot = np.array([
         *(chin[:2] + frame.down * 0.25 * face_h),
@@ -146,13 +149,14 @@ def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray) -> Rig:
         image=image,
         roi=roi,
         roi_rgb=roi_rgb,
-        roi_plate=_clean_plate(roi_rgb, roi_mask),
+        roi_plate=_clean_plate(roi_rgb, roi_mask, _mobility(barycentric, control_weight,
+                                                            roi_w, roi_h, field_step)),
         roi_mask=roi_mask,
         control_xyz=control_xyz,
         head_weight=head_weight,
-        body_weight=body_weight(control_xyz[:, :2], body, roi_w, roi_h, 0.3 * face_h),
+        body_weight=body_weights,
         body=body,
-        barycentric=_barycentric_matrix(control_xyz[:, :2], roi_w, roi_h, field_step),
+        barycentric=barycentric,
         field_step=field_step,
         face=frame,
         neck_pivot=neck_pivot,
@@ -237,8 +241,12 @@ def _barycentric_matrix(xy: np.ndarray, roi_w: int, roi_h: int,
                              shape=(len(pixels), len(xy)))
 
 
-def _clean_plate(roi_rgb: np.ndarray, roi_mask: np.ndarray) -> np.ndarray:
-    """Background with the person painted out, so uncovered pixels show background."""
+def _clean_plate(roi_rgb: np.ndarray, roi_mask: np.ndarray, mobility: np.ndarray) -> np.ndarray:
+    """Background with the person painted out, so uncovered pixels show background.
+
+    Only where the person can move (``mobility`` > 0): where nothing ever moves
+    (the base of the body) the photo itself stays, however unsure the mask is.
+    """
     h, w = roi_mask.shape
     scale = max(1, int(max(h, w) / 160))  # inpaint small: it is smooth anyway, and fast
     small = cv2.resize(roi_rgb, (max(w // scale, 1), max(h // scale, 1)),
@@ -248,8 +256,17 @@ def _clean_plate(roi_rgb: np.ndarray, roi_mask: np.ndarray) -> np.ndarray:
     hole = cv2.dilate((small_mask > 0.15).astype(np.uint8), np.ones((5, 5), np.uint8))
     filled = cv2.inpaint(small, hole, 5, cv2.INPAINT_TELEA)
     filled = cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
-    keep = 1.0 - np.clip(cv2.dilate(roi_mask, np.ones((3, 3), np.uint8)) * 1.5, 0.0, 1.0)
-    return cv2.blendLinear(roi_rgb, filled, keep, 1.0 - keep)
+    person = np.clip(cv2.dilate(roi_mask, np.ones((3, 3), np.uint8)) * 1.5, 0.0, 1.0)
+    replace = person * np.clip(mobility * 4.0, 0.0, 1.0)
+    return cv2.blendLinear(roi_rgb, filled, 1.0 - replace, replace)
+
+
+def _mobility(barycentric: sparse.csr_matrix, control_weight: np.ndarray, roi_w: int,
+              roi_h: int, step: int) -> np.ndarray:
+    """0..1 per ROI pixel: how much it can move at most (0 = never)."""
+    coarse = np.asarray(barycentric @ control_weight.astype(np.float32), dtype=np.float32)
+    coarse = coarse.reshape(-(-roi_h // step), -(-roi_w // step))
+    return cv2.resize(coarse, (roi_w, roi_h), interpolation=cv2.INTER_LINEAR)
 
 
 def _skin_colour(roi_rgb: np.ndarray, xy: np.ndarray) -> np.ndarray:
