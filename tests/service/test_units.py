@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from dataclasses import fields
 
 import pytest
 
-from talkinghead.config import Options
 from talkinghead.errors import FileTooLargeError, UnsupportedImageFormatError
 from talkinghead.service.auth import ApiKeys, UrlSigner
 from talkinghead.service.errors import AuthError, BlockedAddressError, RequestError
@@ -120,11 +118,13 @@ def test_option_mapping() -> None:
     options = to_options(parse_request(AvatarRequest, {**base, "seed": 5, "fps": 30,
                                                        "motion_intensity": 0.2}))
     assert options == {"seed": 5, "fps": 30, "head_motion": 0.2}
-    if "expression" in {f.name for f in fields(Options)}:
-        chosen = to_options(parse_request(AvatarRequest, {**base, "expression": "neutral"}))
-        assert chosen["expression"] == "neutral"
-        with pytest.raises(RequestError, match="expression"):
-            to_options(parse_request(AvatarRequest, {**base, "expression": "furious"}))
+    chosen = to_options(parse_request(AvatarRequest, {**base, "expression": "neutral",
+                                                      "lipsync": "words"}))
+    assert chosen["expression"] == "neutral" and chosen["lipsync"] == "words"
+    with pytest.raises(RequestError, match="expression"):
+        to_options(parse_request(AvatarRequest, {**base, "expression": "furious"}))
+    with pytest.raises(RequestError, match="lipsync"):
+        parse_request(AvatarRequest, {**base, "lipsync": "visemes"})
     v15 = to_options(parse_request(Avatar15Request, {**base, "resolution": "1080p",
                                                      "seed": -1, "turbo_mode": True}))
     assert v15["size"] == "1080" and 0 <= v15["seed"] < 2**31

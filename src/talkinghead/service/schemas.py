@@ -3,8 +3,8 @@
 Hosted fields: ``image``, ``audio``, ``enable_base64_output`` (both models), plus
 ``prompt``, ``resolution``, ``seed``, ``fast_mode``/``turbo_mode`` and ``mask_url``
 on the 1.5 model. talkinghead extras (both models): ``seed``, ``fps``, ``size``,
-``expression``, ``motion_intensity``, ``mouth_motion``, ``blinks_per_min``, ``transcript``
-(each passed to ``talkinghead.config.Options``, which validates it).
+``expression``, ``motion_intensity``, ``mouth_motion``, ``blinks_per_min``, ``transcript``,
+``lipsync`` (each passed to ``talkinghead.config.Options``, which validates it).
 """
 
 from __future__ import annotations
@@ -44,6 +44,9 @@ class AvatarRequest(BaseModel):
     blinks_per_min: float | None = Field(None, description="Mean blink rate, 0 to 40.")
     transcript: str | None = Field(None, description="Text of the speech (English): more "
                                    "accurate lip shapes.")
+    lipsync: Literal["phones", "words"] | None = Field(
+        None, description="Without a transcript: 'phones' (fast, any language, default) or "
+                          "'words' (English word recognition: better m/b/p, slower).")
 
 
 class Avatar15Request(AvatarRequest):
@@ -89,7 +92,8 @@ def to_options(request: AvatarRequest, *, prompt_policy: str = "reject") -> dict
     values["seed"] = seed
     explicit = {"fps": request.fps, "size": request.size, "head_motion": request.motion_intensity,
                 "mouth_motion": request.mouth_motion, "blinks_per_min": request.blinks_per_min,
-                "expression": request.expression, "transcript": request.transcript}
+                "expression": request.expression, "transcript": request.transcript,
+                "lipsync": request.lipsync}
     values.update({k: v for k, v in explicit.items() if v is not None})
     try:
         Options.from_dict(values)
