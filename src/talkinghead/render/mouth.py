@@ -96,7 +96,7 @@ def _synthetic_interior(size: tuple[int, int], upper: np.ndarray, lower: np.ndar
     across = np.abs(np.arange(size[1]) - centre_x) / half_span
     fade = np.clip(1.4 - across * 1.4, 0.0, 1.0)[None, :, None]
     upper_teeth = _fill(size, np.concatenate([upper, teeth_edge[::-1]]))[..., None] * fade
-    shading = _teeth_shading(upper, teeth_edge, size)
+    shading = _teeth_shading(upper, teeth_edge, size) * _tooth_gaps(size[1], centre_x, half_span)
     colour = _over(colour, teeth_colour * shading, upper_teeth)
     if gap > 0.04 * face_height_px or tongue_out > 0.05:
         tongue = _tongue(size, upper, lower, teeth_edge, down, gap, tongue_out)
@@ -108,6 +108,15 @@ def _synthetic_interior(size: tuple[int, int], upper: np.ndarray, lower: np.ndar
         lower_mask = _fill(size, lower_teeth)[..., None] * fade ** 2 * 0.4
         colour = _over(colour, teeth_colour * 0.6, lower_mask)
     return colour
+
+
+def _tooth_gaps(width: int, centre_x: float, half_span: float) -> np.ndarray:
+    """(1, w, 1) faint dark lines between teeth: one at the centre, then every tooth."""
+    tooth_w = max(half_span / 4.0, 2.0)  # about eight teeth show across the mouth
+    phase = ((np.arange(width) - centre_x) / tooth_w) % 1.0
+    to_gap_px = np.minimum(phase, 1.0 - phase) * tooth_w
+    line = np.clip(1.0 - to_gap_px / 0.9, 0.0, 1.0) * 0.3
+    return (1.0 - line)[None, :, None].astype(np.float32)
 
 
 def _teeth_shading(upper: np.ndarray, edge: np.ndarray, size: tuple[int, int]) -> np.ndarray:
