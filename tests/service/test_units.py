@@ -164,3 +164,19 @@ def test_the_real_detector_passes_the_example_portrait() -> None:
     from tests.conftest import EXAMPLE_PORTRAIT
 
     assert not NudityDetector().is_nsfw(load_portrait(EXAMPLE_PORTRAIT).rgb)
+
+
+def test_serve_with_an_unreachable_broker_says_so_in_one_line(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TALKINGHEAD_API_KEYS": "k",
+           "TALKINGHEAD_BROKER_URL": "redis://user:secret@127.0.0.1:1/0"}
+    done = subprocess.run([sys.executable, "-m", "talkinghead.cli", "serve", "--port", "1",
+                           "--data-dir", str(tmp_path)], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot reach the fleet's Redis at 127.0.0.1:1" in lines[0]
+    assert "secret" not in done.stderr

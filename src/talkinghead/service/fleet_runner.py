@@ -46,7 +46,7 @@ class FleetRunner:
         self.paths = DataPaths(settings.data_dir)
         self._bus = FleetBus(settings.broker_url, queue=settings.fleet_queue)
         self._app = make_app(settings)
-        self._where = _safe_location(settings.broker_url)
+        self._where = safe_location(settings.broker_url)
         # A dead worker's task comes back after the visibility timeout (plus one sweep);
         # only a task silent for longer than that, and a lease, was lost outright.
         self._stale_s = (settings.fleet_visibility_timeout_s + 10.0
@@ -207,7 +207,7 @@ class FleetRunner:
                                 f"({type(exc).__name__}); try again shortly")
 
 
-def _safe_location(url: str) -> str:
+def safe_location(url: str) -> str:
     """host:port of a Redis URL, without credentials."""
     parts = urlsplit(url)
     return f"{parts.hostname}:{parts.port or 6379}" if parts.hostname else parts.path
