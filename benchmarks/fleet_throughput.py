@@ -26,7 +26,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from service_latency import KEY, ROOT, start_server, voice_wav  # noqa: E402
+from _voice import voice_wav  # noqa: E402
+from service_latency import KEY, ROOT, start_server  # noqa: E402
 
 
 def free_port() -> int:

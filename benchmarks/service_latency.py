@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import io
 import os
 import signal
 import socket
@@ -25,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import wave
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -35,19 +33,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "bench-key"
 
-
-def voice_wav(duration_s: float, rate_hz: int = 16_000) -> bytes:
-    t = np.arange(int(duration_s * rate_hz)) / rate_hz
-    phase = 2 * np.pi * np.cumsum(140 + 20 * np.sin(2 * np.pi * 0.7 * t)) / rate_hz
-    buzz = sum(np.sin(k * phase) / k for k in range(1, 12))
-    samples = 0.25 * buzz * (0.5 - 0.5 * np.cos(2 * np.pi * 4.0 * t))
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate_hz)
-        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-    return buffer.getvalue()
+sys.path.insert(0, str(Path(__file__).parent))
+from _voice import voice_wav  # noqa: E402
 
 
 def start_server(data_dir: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:

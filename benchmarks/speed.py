@@ -16,25 +16,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import wave
 from pathlib import Path
 
-import numpy as np
+sys.path.insert(0, str(Path(__file__).parent))
+from _voice import voice_wav  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _voice_wav(path: Path, duration_s: float, rate_hz: int = 16_000) -> None:
-    t = np.arange(int(duration_s * rate_hz)) / rate_hz
-    phase = 2 * np.pi * np.cumsum(140 + 20 * np.sin(2 * np.pi * 0.7 * t)) / rate_hz
-    buzz = sum(np.sin(k * phase) / k for k in range(1, 12))
-    gate = (np.sin(2 * np.pi * 0.25 * t) > -0.6).astype(float)  # pauses every few seconds
-    samples = 0.25 * buzz * (0.5 - 0.5 * np.cos(2 * np.pi * 4 * t)) * gate
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate_hz)
-        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
 
 
 def _one_case(image: str, audio: str, size: str) -> None:
@@ -65,7 +52,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for duration in args.durations:
             audio = Path(tmp) / f"voice_{duration:g}s.wav"
-            _voice_wav(audio, duration)
+            audio.write_bytes(voice_wav(duration, pauses=True))
             for size in args.sizes:
                 out = subprocess.run(
                     [sys.executable, __file__, "--child", args.image, str(audio), size],
