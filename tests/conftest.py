@@ -56,6 +56,17 @@ def speech_with_pauses() -> tuple[np.ndarray, list[tuple[float, float]]]:
     return np.concatenate(parts), voiced
 
 
+def far_from_person(rgb: np.ndarray, *, margin_px: int = 12) -> np.ndarray:
+    """Boolean mask of pixels well away from the person (where nothing may move)."""
+    import cv2
+
+    from talkinghead.analysis.face import person_mask
+
+    person = (person_mask(rgb) > 0.1).astype(np.uint8)
+    size = 2 * margin_px + 1
+    return ~cv2.dilate(person, np.ones((size, size), np.uint8)).astype(bool)
+
+
 @dataclass
 class DecodedVideo:
     frames: list[np.ndarray]

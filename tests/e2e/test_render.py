@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from talkinghead.analysis.face import person_mask
 from talkinghead.analysis.rig import Rig
 from talkinghead.inputs import load_portrait
 from talkinghead.pipeline import fit_to_size, prepare_rig
 from talkinghead.render.frames import render_frame
+from tests.conftest import far_from_person
 
 TALKING = [{"jaw_open": 0.8}, {"jaw_open": 0.4, "lip_round": 1.0, "yaw_deg": 4.0},
            {"blink": 1.0, "pitch_deg": 3.0}, {"smile": 1.0, "brow_raise": 1.0, "roll_deg": -3.0},
@@ -30,10 +30,7 @@ def rig(source: np.ndarray) -> Rig:
 
 def test_pixels_outside_the_person_stay_the_source(source: np.ndarray, rig: Rig) -> None:
     # Background: well away from the person (the head moves a few pixels).
-    import cv2
-
-    person = person_mask(source) > 0.1
-    far = ~cv2.dilate(person.astype(np.uint8), np.ones((25, 25), np.uint8)).astype(bool)
+    far = far_from_person(source)
     assert far.sum() > 20_000
     for params in TALKING:
         frame = render_frame(rig, params)
