@@ -92,6 +92,8 @@ class Rig:
     field_step: int
     face: FaceFrame
     neck_pivot: np.ndarray  # (3,) rotation centre of the head, ROI pixels + depth
+    turn_order: np.ndarray  # (N,) control points by row band, then x (see _turn_rows)
+    turn_band: np.ndarray  # (N,) the band of each point in ``turn_order``
     skin_rgb: np.ndarray  # (3,) float32 typical skin colour
     source_lip_gap_px: np.ndarray  # (len(INNER_UPPER_LIP),) source opening per lip column
     source_mouth: SourceMouth | None  # the photo's own open mouth, when it shows one
@@ -123,12 +125,15 @@ def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray) -> Rig:
     local = points.copy()
     local[:, 0] -= x0
     local[:, 1] -= y0
+    local[:, 2] = _turning_depth(local, face_h)
     frame = _face_frame(local[:, :2], face_h)
 
     roi_w, roi_h = x1 - x0, y1 - y0
     extra = _extra_points(local[:, :2], face_h, roi_w, roi_h)
-    oval_depth = float(np.median(local[lm.FACE_OVAL, 2]))
-    control_xyz = np.vstack([local, np.column_stack([extra, np.full(len(extra), oval_depth)])])
+    face_width = float(np.ptp(local[lm.FACE_OVAL, 0]))
+    axis_depth = float(np.mean(local[:, 2])) + 0.5 * face_width  # the neck's turning axis
+    control_xyz = np.vstack([local, np.column_stack(
+        [extra, _outline_depth(local, extra, axis_depth, face_h)])])
     head_weight = _head_weight(control_xyz[:, :2], frame, roi_w, roi_h)
     head_weight[: len(local)] = 1.0
 
@@ -140,11 +145,8 @@ def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray) -> Rig:
     barycentric = _barycentric_matrix(control_xyz[:, :2], roi_w, roi_h, field_step)
     body_weights = body_weight(control_xyz[:, :2], body, roi_w, roi_h, 0.3 * face_h)
     control_weight = np.maximum(head_weight, body_weights)
-    face_width = float(np.ptp(local[lm.FACE_OVAL, 0]))
-    neck_pivot = np.array([
-        *(chin[:2] + frame.down * 0.25 * face_h),
-        float(np.mean(local[:, 2])) + 0.5 * face_width,
-    ])
+    neck_pivot = np.array([*(chin[:2] + frame.down * 0.25 * face_h), axis_depth])
+    turn_order, turn_band = _turn_rows(control_xyz[:, :2], face_h)
     return Rig(
         image=image,
         roi=roi,
@@ -160,6 +162,8 @@ def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray) -> Rig:
         field_step=field_step,
         face=frame,
         neck_pivot=neck_pivot,
+        turn_order=turn_order,
+        turn_band=turn_band,
         skin_rgb=_skin_colour(roi_rgb, local[:, :2]),
         source_lip_gap_px=_lip_gap(local[:, :2], frame),
         source_mouth=_source_mouth(roi_rgb, local[:, :2], frame),
@@ -189,18 +193,78 @@ def _face_frame(xy: np.ndarray, face_h: float) -> FaceFrame:
                      mouth_half_width_px=max(half_width, 2.0))
 
 
+#: Rings of control points around the face outline, in face heights outside
+#: it: a turning head stretches the hair beside its near cheek smoothly across
+#: them instead of across a few long triangles (which shows as a zigzag edge).
+OUTLINE_RINGS = (0.05, 0.12, 0.21, 0.32)
+
+
 def _extra_points(face_xy: np.ndarray, face_h: float, roi_w: int, roi_h: int) -> np.ndarray:
-    """A coarse grid off the face plus points along the ROI border."""
+    """Rings around the face outline, a coarse grid beyond them, points on the ROI border."""
     spacing = max(face_h / 4.0, 8.0)
+    oval = face_xy[lm.FACE_OVAL]
+    centre = oval.mean(axis=0)
+    outward = (oval - centre) / np.linalg.norm(oval - centre, axis=1, keepdims=True)
+    rings = np.vstack([oval + outward * share * face_h for share in OUTLINE_RINGS])
+    inside = (rings[:, 0] > 0) & (rings[:, 1] > 0) & (rings[:, 0] < roi_w - 1) & (
+        rings[:, 1] < roi_h - 1)
     gx = np.linspace(0, roi_w - 1, max(2, int(roi_w / spacing) + 1))
     gy = np.linspace(0, roi_h - 1, max(2, int(roi_h / spacing) + 1))
     grid = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
-    hull = cv2.convexHull(face_xy.astype(np.float32))
+    hull = cv2.convexHull(rings.astype(np.float32))
     distance = np.array([cv2.pointPolygonTest(hull, (float(x), float(y)), True) for x, y in grid])
-    keep = distance < -0.5 * spacing  # outside the face, not too close to it
+    keep = distance < -0.4 * spacing  # outside the rings, not too close to them
     on_border = (grid[:, 0] == 0) | (grid[:, 1] == 0) | (grid[:, 0] == roi_w - 1) | (
         grid[:, 1] == roi_h - 1)
-    return grid[keep | on_border]
+    return np.vstack([rings[inside], grid[keep | on_border]])
+
+
+def _turning_depth(face_xyz: np.ndarray, face_h: float) -> np.ndarray:
+    """The mesh's depth, smoothed near the face outline.
+
+    Just inside the outline the mesh is seen edge-on: neighbouring points a few
+    pixels apart differ in depth by a third of the face. A turn towards the
+    camera opens that strip several times over, and unsmoothed it opens unevenly,
+    triangle by triangle, which shows as a zigzag edge. Smoothing spreads the
+    opening evenly; the middle of the face keeps its full relief.
+    """
+    xy, depth = face_xyz[:, :2], face_xyz[:, 2]
+    sigma = 0.06 * face_h
+    gap = np.linalg.norm(xy[:, None, :] - xy[None, :, :], axis=2)
+    kernel = np.exp(-0.5 * (gap / sigma) ** 2)
+    smoothed = kernel @ depth / kernel.sum(axis=1)
+    outline = face_xyz[lm.FACE_OVAL, :2].astype(np.float32)
+    inside = np.array([cv2.pointPolygonTest(outline, (float(x), float(y)), True)
+                       for x, y in xy])
+    near_edge = 1.0 - _smoothstep(np.clip(inside / (0.15 * face_h), 0.0, 1.0))
+    return depth + (smoothed - depth) * near_edge
+
+
+def _outline_depth(face_xyz: np.ndarray, xy: np.ndarray, axis_depth: float,
+                   face_h: float) -> np.ndarray:
+    """Depth for points off the face: the skull curving back from the face's outline.
+
+    Right at the outline a point is as deep as the outline point nearest it, so
+    depth is continuous there and a head turn does not fold; further out (hair
+    over the crown and the back of the head) it recedes to the neck's turning
+    axis, where a turn moves it least.
+    """
+    oval = face_xyz[lm.FACE_OVAL]
+    distance = np.linalg.norm(xy[:, None, :] - oval[None, :, :2], axis=2)
+    edge_depth = oval[np.argmin(distance, axis=1), 2]
+    recede = _smoothstep(np.clip(distance.min(axis=1) / (0.4 * face_h), 0.0, 1.0))
+    return edge_depth + (axis_depth - edge_depth) * recede
+
+
+def _turn_rows(xy: np.ndarray, face_h: float) -> tuple[np.ndarray, np.ndarray]:
+    """Control points ordered by row band, then left to right, and each one's band.
+
+    A head turn keeps every band's order left to right (see render.deform), so
+    the points a turn hides collapse onto the silhouette instead of folding over.
+    """
+    band = np.floor(xy[:, 1] / max(face_h / 24.0, 2.0)).astype(np.int64)
+    order = np.lexsort((xy[:, 0], band))
+    return order, band[order]
 
 
 def _head_weight(xy: np.ndarray, frame: FaceFrame, roi_w: int, roi_h: int) -> np.ndarray:

@@ -187,7 +187,14 @@ def _move_body(xy: np.ndarray, rig: Rig, params: dict[str, float]) -> np.ndarray
 
 
 def _move_head(xyz: np.ndarray, rig: Rig, params: dict[str, float]) -> np.ndarray:
-    """Rotate about the neck pivot (x right, y down, z away), project, and shift."""
+    """Rotate about the neck pivot (x right, y down, z away), project, and shift.
+
+    The turn (yaw) comes first. A turned surface hides part of itself (the far
+    cheek's edge goes behind the cheek), which a warp cannot show, so within
+    each row band of control points the turned x keeps its left-to-right order:
+    hidden points collapse onto the silhouette in front of them. Points past the
+    control points (the teeth line) are turned without that.
+    """
     yaw, pitch, roll = np.radians([params["yaw_deg"], params["pitch_deg"], params["roll_deg"]])
     cy, sy, cp, sp = np.cos(yaw), np.sin(yaw), np.cos(pitch), np.sin(pitch)
     cr, sr = np.cos(roll), np.sin(roll)
@@ -195,6 +202,23 @@ def _move_head(xyz: np.ndarray, rig: Rig, params: dict[str, float]) -> np.ndarra
     r_pitch = np.array([[1, 0, 0], [0, cp, -sp], [0, sp, cp]])
     r_roll = np.array([[cr, -sr, 0], [sr, cr, 0], [0, 0, 1]])
     pivot = rig.neck_pivot
-    rotated = (xyz - pivot) @ (r_roll @ r_pitch @ r_yaw).T + pivot
+    turned = (xyz - pivot) @ r_yaw.T
+    if yaw != 0:
+        turned[rig.turn_order, 0] = _keep_row_order(turned[rig.turn_order, 0], rig.turn_band,
+                                                    nearer_goes_left=yaw > 0)
+    rotated = turned @ (r_roll @ r_pitch).T + pivot
     shift = np.array([params["shift_x"], params["shift_y"]]) * rig.face.height_px
     return rotated[:, :2] + shift
+
+
+def _keep_row_order(x: np.ndarray, band: np.ndarray, *, nearer_goes_left: bool) -> np.ndarray:
+    """Make ``x`` (sorted by band, then source x) non-decreasing within each band.
+
+    Turning left (yaw > 0) the near surface moves left over what lies left of
+    it, so each point is pulled left to the least x to its right; turning right
+    each point is pushed right to the greatest x to its left.
+    """
+    offset = band * 1e7  # bands never mix: each lies in its own range
+    if nearer_goes_left:
+        return np.minimum.accumulate((x + offset)[::-1])[::-1] - offset
+    return np.maximum.accumulate(x + offset) - offset
