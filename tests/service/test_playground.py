@@ -67,3 +67,27 @@ def test_wrong_key_shows_the_error(browser: object, server: ServerProcess) -> No
         assert "invalid API key" in page.text_content("#status")
     finally:
         page.close()
+
+
+def test_docs_render_with_the_network_cut_off(browser: object, server: ServerProcess) -> None:
+    """/docs draws the API reference from assets this server serves: nothing from a CDN."""
+    page = browser.new_page()  # type: ignore[attr-defined]
+    outside: list[str] = []
+
+    def only_this_server(route: object) -> None:
+        url = route.request.url  # type: ignore[attr-defined]
+        if url.startswith(server.url):
+            route.continue_()  # type: ignore[attr-defined]
+        else:
+            outside.append(url)
+            route.abort()  # type: ignore[attr-defined]
+
+    page.route("**/*", only_this_server)
+    try:
+        page.goto(f"{server.url}/docs")
+        page.wait_for_selector(".swagger-ui .info .title", timeout=30_000)
+        assert "talkinghead" in page.text_content(".swagger-ui .info .title")
+        assert page.locator(".opblock").count() >= 4
+    finally:
+        page.close()
+    assert outside == []

@@ -12,10 +12,12 @@ from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from talkinghead import __version__
 from talkinghead.errors import FileTooLargeError, TalkingHeadError
@@ -35,9 +37,10 @@ from talkinghead.service.schemas import (
 from talkinghead.service.settings import Settings
 
 PLAYGROUND = Path(__file__).parent / "playground"
+DOCS_ASSETS = "/docs-assets"
 Auth = Annotated[str | None, Header(alias="Authorization", description="Bearer <API key>")]
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorEnvelope} for code in (400, 401, 404, 413, 415, 422, 429)}
+    code: {"model": ErrorEnvelope} for code in (400, 401, 404, 413, 415, 422, 429, 500)}
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -53,11 +56,14 @@ def create_app(settings: Settings) -> FastAPI:
             await run_in_threadpool(service.stop)
 
     app = FastAPI(title="talkinghead", version=__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,  # /docs is served below, without a CDN
                   description="Portrait + audio -> talking MP4, compatible with the hosted "
                               "avatar API. See docs/SERVICE.md.")
     app.state.service = service
     _add_error_handlers(app)
     _add_routes(app, service)
+    _add_docs(app)
+    app.add_middleware(SecurityHeaders, public_url=settings.public_url)
     if settings.playground:
         app.mount("/playground", StaticFiles(directory=PLAYGROUND), name="playground")
 
@@ -113,6 +119,76 @@ def _add_routes(app: FastAPI, service: Service) -> None:
                 "processing": store.count(JobStatus.PROCESSING)}
 
 
+def _add_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs from the assets the ``fastapi-offline`` wheel ships (no CDN)."""
+    try:
+        from importlib.resources import files
+
+        assets = Path(str(files("fastapi_offline") / "static"))
+    except ModuleNotFoundError:
+        assets = Path("/nonexistent")
+    if not (assets / "swagger-ui-bundle.js").is_file():
+        @app.get("/docs", include_in_schema=False)
+        async def no_docs() -> JSONResponse:
+            return JSONResponse(ErrorEnvelope(
+                code=404, error_code="not_found",
+                message="the API reference page needs the fastapi-offline package; read "
+                        "/openapi.json or docs/SERVICE.md").model_dump(), status_code=404)
+        return
+    app.mount(DOCS_ASSETS, StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}", title="talkinghead API",
+            swagger_js_url=f"{root}{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png")
+
+
+class SecurityHeaders:
+    """``nosniff`` on every answer; a CSP and no framing for the playground and /docs pages."""
+
+    def __init__(self, app: ASGIApp, *, public_url: str | None = None) -> None:
+        self.app = app
+        media = "'self' blob:"
+        if public_url:  # videos and polls may come from the public base URL (a proxy)
+            parts = urlsplit(public_url)
+            media += f" {parts.scheme}://{parts.netloc}"
+        self.playground_csp = (
+            "default-src 'self'; script-src 'self'; style-src 'self'; "
+            f"img-src 'self' blob: data:; media-src {media}; connect-src {media}; "
+            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+        # Swagger UI's page starts itself with an inline script and inline styles.
+        self.docs_csp = (
+            "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+            "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
+            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        csp = None
+        if path == "/" or path.startswith("/playground/"):
+            csp = self.playground_csp
+        elif path == "/docs" or path.startswith(f"{DOCS_ASSETS}/"):
+            csp = self.docs_csp
+        extra = [(b"x-content-type-options", b"nosniff")]
+        if csp:
+            extra += [(b"content-security-policy", csp.encode()), (b"x-frame-options", b"DENY"),
+                      (b"referrer-policy", b"no-referrer")]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def _add_submit_route(app: FastAPI, service: Service, model: str,
                       request_model: type[AvatarRequest]) -> None:
     schema = {"requestBody": {"required": True, "content": {
@@ -132,7 +208,9 @@ def _add_submit_route(app: FastAPI, service: Service, model: str,
             raise FileTooLargeError(f"the request body is over {limit / 2**20:.0f} MB")
         try:
             decoded = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except RecursionError:
+            raise RequestError("the request body is not valid JSON (nested too deeply)") from None
+        except ValueError as exc:  # bad JSON, bad UTF-8, an integer of over 4300 digits
             raise RequestError(f"the request body is not valid JSON ({exc})") from None
         parsed = parse_request(request_model, decoded)
         options = to_options(parsed, prompt_policy=settings.prompt_policy)
@@ -162,7 +240,7 @@ def _add_submit_route(app: FastAPI, service: Service, model: str,
 
 def _check_webhook(service: Service, url: str) -> None:
     target = check_url(url, "webhook")
-    host = urlsplit(url).hostname or ""
+    host = target.host.decode("ascii")
     try:
         service.policy.resolve(host, target.port or (443 if target.scheme == b"https" else 80))
     except FetchError as exc:
@@ -181,6 +259,12 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
         return answer(exc.status_code, str(exc.detail), "http_error")
+
+    @app.exception_handler(Exception)
+    async def internal_error(_request: Request, _exc: Exception) -> JSONResponse:
+        # Starlette re-raises the exception after this answer, so uvicorn logs its traceback.
+        return answer(500, "internal server error; the server's log has the details",
+                      "internal_error")
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -56,7 +56,7 @@ class UrlSigner:
 
     def check(self, path: str, expires: str | None, sig: str | None) -> bool:
         """True when ``sig`` signs ``path`` and ``expires`` has not passed."""
-        if not expires or not sig or not expires.isdigit():
+        if not expires or not sig or not _is_unix_time(expires):
             return False
         if int(expires) < self._clock():
             return False
@@ -65,6 +65,11 @@ class UrlSigner:
     def _sig(self, path: str, expires: int) -> str:
         message = f"{path}\n{expires}".encode()
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:32]
+
+
+def _is_unix_time(text: str) -> bool:
+    """ASCII digits only, at most 12 of them (``"²".isdigit()`` is True, ``int("²")`` fails)."""
+    return text.isascii() and text.isdigit() and len(text) <= 12
 
 
 def stored_secret(path: Path, *, prefix: str = "") -> str:

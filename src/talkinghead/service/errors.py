@@ -9,7 +9,8 @@
     ├── AuthError                 missing or wrong API key (401)
     ├── NotFoundError             unknown or expired prediction or file (404)
     ├── BusyError                 too many queued jobs (429)
-    └── UnavailableError          the fleet's broker (Redis) cannot be reached (503)
+    ├── UnavailableError          the fleet's broker (Redis) cannot be reached (503)
+    └── StoreError                the job store cannot be opened or is damaged (500)
 """
 
 from __future__ import annotations
@@ -68,3 +69,10 @@ class UnavailableError(TalkingHeadError):
 
     code = "unavailable"
     http_status = 503
+
+
+class StoreError(TalkingHeadError):
+    """The job store (SQLite file) cannot be opened, or is damaged."""
+
+    code = "store_failed"
+    http_status = 500

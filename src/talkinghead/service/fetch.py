@@ -12,7 +12,7 @@ import binascii
 import re
 import time
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import httpcore
 
@@ -115,11 +115,18 @@ def check_url(url: str, field: str) -> httpcore.URL:
         raise RequestError(f"{field}: URL {url!r} has no host")
     if parts.username or parts.password:
         raise RequestError(f"{field}: URLs with credentials are not accepted")
+    host = parts.hostname
+    if not host.isascii():  # an internationalised name: its ASCII (IDNA) form is what resolves
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise RequestError(f"{field}: URL {url!r} has an invalid host name ({exc})") from exc
     target = parts.path or "/"
     if parts.query:
         target += "?" + parts.query
-    return httpcore.URL(scheme=parts.scheme.lower(), host=parts.hostname,
-                        port=port, target=target)
+    if not target.isascii():  # percent-encode as browsers do; reserved characters stay
+        target = quote(target, safe="/?#[]@!$&'()*+,;=:%~")
+    return httpcore.URL(scheme=parts.scheme.lower(), host=host, port=port, target=target)
 
 
 def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:

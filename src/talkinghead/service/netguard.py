@@ -3,6 +3,10 @@
 The check runs when each connection opens, on the address actually dialled,
 so a redirect or a DNS answer that changes between check and use cannot slip
 through to a private, loopback, link-local or multicast address.
+
+IPv6 forms that carry an IPv4 address (IPv4-mapped ``::ffff:a.b.c.d``, IPv4-compatible
+``::a.b.c.d``, SIIT ``::ffff:0:a.b.c.d``, NAT64 ``64:ff9b::/96`` and 6to4 ``2002::/16``)
+are judged by the IPv4 address inside them; local-use NAT64 ``64:ff9b:1::/48`` is refused.
 """
 
 from __future__ import annotations
@@ -18,6 +22,22 @@ from talkinghead.service.errors import BlockedAddressError, FetchError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+_SIIT = ipaddress.IPv6Network("::ffff:0:0:0/96")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for (mapped, compatible, SIIT, NAT64, 6to4)."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64 or ip in _SIIT or ip in _IPV4_COMPATIBLE:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
 
 class AddressPolicy:
     """Refuses non-public addresses unless inside an operator allow-listed network."""
@@ -27,10 +47,14 @@ class AddressPolicy:
 
     def is_allowed(self, ip: IPAddress) -> bool:
         """True when ``ip`` may be reached."""
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
         if any(ip in net for net in self._allow):
             return True
+        if isinstance(ip, ipaddress.IPv6Address):
+            if ip in _NAT64_LOCAL:
+                return False
+            embedded = embedded_ipv4(ip)
+            if embedded is not None:
+                return self.is_allowed(embedded)
         return ip.is_global and not ip.is_multicast
 
     def resolve(self, host: str, port: int) -> str:

@@ -33,7 +33,8 @@ class AvatarRequest(BaseModel):
     image: str = Field(description="Portrait: http(s) URL, base64, or data URI (PNG/JPEG/WebP).")
     audio: str = Field(description="Speech or song: http(s) URL, base64, or data URI.")
     enable_base64_output: bool = Field(False, description="Return the MP4 as base64, not a URL.")
-    seed: int | None = Field(None, description="Motion seed; -1 or absent picks one at random.")
+    seed: int | None = Field(None, ge=-1, lt=2**32,
+                             description="Motion seed; -1 or absent picks one at random.")
     fps: int | None = Field(None, description="Frames per second, 10 to 60 (default 25).")
     size: Literal["512", "720", "1080", "original"] | None = Field(
         None, description="Long side of the video in pixels, or the source size (default 512).")

@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any, Protocol
 
+from talkinghead.service.errors import StoreError
 from talkinghead.service.jobs import Job, JobStatus, WebhookState
 
 _SCHEMA = """
@@ -100,14 +101,27 @@ class SQLiteJobStore:
     """``JobStore`` in one SQLite file (WAL), safe to share between threads."""
 
     def __init__(self, path: Path) -> None:
+        """Open (or create) the store; StoreError, naming ``path``, if it is unusable."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None,
-                                   timeout=30.0)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db = sqlite3.connect(str(path), check_same_thread=False,
+                                       isolation_level=None, timeout=30.0)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the job store {path}: {exc}") from exc
+        try:
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            problems = [r[0] for r in self._db.execute("PRAGMA quick_check(3)").fetchall()]
+            if problems != ["ok"]:
+                raise sqlite3.DatabaseError("; ".join(problems))
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise StoreError(
+                f"the job store {path} is damaged or not an SQLite database ({exc}); move it "
+                "aside to start with an empty store, or restore it from a backup") from exc
 
     def close(self) -> None:
         """Close the database connection."""

@@ -46,7 +46,9 @@ def verify(secret: str, headers: Mapping[str, str], body: bytes, *,
     webhook_id = lowered.get("webhook-id", "")
     timestamp = lowered.get("webhook-timestamp", "")
     signature = lowered.get("webhook-signature", "")
-    if not (webhook_id and timestamp.isdigit() and signature):
+    # ASCII digits, and few of them: "²".isdigit() is True but int("²") raises.
+    if not (webhook_id and timestamp.isascii() and timestamp.isdigit()
+            and len(timestamp) <= 12 and signature):
         return False
     if abs((time.time() if now is None else now) - int(timestamp)) > max_age_s:
         return False

@@ -1,0 +1,151 @@
+"""Hostile and unlucky inputs get the API's JSON errors (4xx, or a JSON 500), never a crash."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from talkinghead.service.netguard import AddressPolicy
+from talkinghead.service.webhooks import sign, verify
+from tests.service.conftest import KEY, Api, ServerProcess
+
+MODEL = "/api/v3/bytedance/avatar-omni-human"
+
+
+def assert_api_error(response: httpx.Response, status: int | tuple[int, ...]) -> dict:
+    wanted = status if isinstance(status, tuple) else (status,)
+    assert response.status_code in wanted, (response.status_code, response.text[:300])
+    assert response.headers["content-type"].startswith("application/json"), response.text[:300]
+    body = response.json()
+    assert body["code"] == response.status_code and body["data"] is None and body["error_code"]
+    return body
+
+
+@pytest.mark.parametrize("expires", ["²", "9" * 5000, "-1", "1e9", "０"])
+def test_odd_expires_values_are_refused_not_a_crash(server: ServerProcess, api: Api,
+                                                    expires: str) -> None:
+    anonymous = httpx.get(f"{server.url}/files/x.mp4", params={"expires": expires, "sig": "a"})
+    assert_api_error(anonymous, 401)
+    keyed = api.client.get("/files/x.mp4", params={"expires": expires, "sig": "a"})
+    assert_api_error(keyed, 404)
+
+
+@pytest.mark.parametrize(("body", "words"), [
+    ({"image": "http://①⓪.⓪.⓪.①/p.png", "audio": "aGVsbG8="}, "10.0.0.1"),  # 127/8 is allowed here
+    ({"image": "http://exa mple.com/p.png", "audio": "aGVsbG8="}, "image"),
+    ({"image": "http://xn--a.com/p.png", "audio": "aGVsbG8="}, "image"),
+])
+def test_non_ascii_and_odd_hosts_are_refused(api: Api, body: dict, words: str) -> None:
+    refused = assert_api_error(api.submit(body), 400)
+    assert words in refused["message"]
+
+
+def test_a_non_ascii_webhook_host_is_refused(api: Api) -> None:
+    refused = api.submit({"image": "aGVsbG8=", "audio": "aGVsbG8="},
+                         webhook="http://①⓪.⓪.⓪.①/hook")
+    assert "webhook" in assert_api_error(refused, 400)["message"]
+
+
+def test_huge_numbers_and_deep_json_are_400(api: Api) -> None:
+    for digits in (5000, 4000, 11):
+        raw = '{"image": "aGVsbG8=", "audio": "aGVsbG8=", "seed": ' + "9" * digits + "}"
+        refused = assert_api_error(api.client.post(MODEL, content=raw), 400)
+        assert len(refused["message"]) < 300
+    deep = "[" * 100_000 + "]" * 100_000
+    assert "nested" in assert_api_error(api.client.post(MODEL, content=deep), 400)["message"]
+    deep_object = '{"image": ' + "[" * 5000 + "]" * 5000 + ', "audio": "x"}'
+    assert_api_error(api.client.post(MODEL, content=deep_object), 400)
+
+
+def test_an_internal_error_answers_in_the_api_shape(tmp_path: Path) -> None:
+    import threading
+
+    import uvicorn
+
+    from talkinghead.service.app import create_app
+    from talkinghead.service.settings import Settings
+    from tests.service.conftest import free_port
+
+    app = create_app(Settings(api_keys=(KEY,), workers=1, data_dir=tmp_path))
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("a bug with /secret/server/path in it")
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        response = httpx.get(f"http://127.0.0.1:{port}/boom")
+    finally:
+        server.should_exit = True
+        thread.join(30)
+    body = assert_api_error(response, 500)
+    assert body["error_code"] == "internal_error" and "/secret" not in response.text
+
+
+@pytest.mark.parametrize("address", [
+    "64:ff9b::7f00:1", "64:ff9b::a00:1", "64:ff9b::a9fe:a9fe", "64:ff9b:1::808:808",
+    "2002:7f00:1::1", "2002:a00:1::", "2002:c0a8:101::1", "::127.0.0.1", "::10.0.0.1",
+    "::169.254.169.254", "::ffff:0:127.0.0.1",
+])
+def test_ipv6_forms_of_private_ipv4_are_refused(address: str) -> None:
+    assert not AddressPolicy().is_allowed(ipaddress.ip_address(address))
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::808:808", "2002:808:808::1"])
+def test_ipv6_forms_of_public_ipv4_pass(address: str) -> None:
+    assert AddressPolicy().is_allowed(ipaddress.ip_address(address))
+
+
+@pytest.mark.parametrize("timestamp", ["²", "１２３", "9" * 5000, "-5", " 12", "1.5", ""])
+def test_verify_is_false_on_a_malformed_timestamp(timestamp: str) -> None:
+    body = b"{}"
+    headers = {"webhook-id": "whk_1", "webhook-timestamp": timestamp,
+               "webhook-signature": sign("whsec_s", "whk_1", int(time.time()), body)}
+    assert verify("whsec_s", headers, body) is False
+
+
+def test_a_corrupt_store_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    store = data / "jobs.sqlite3"
+    store.write_bytes(b"SQLite format 3\x00" + os.urandom(8192))
+    env = {**os.environ, "TALKINGHEAD_API_KEYS": "k"}
+    done = subprocess.run([sys.executable, "-m", "talkinghead.cli", "serve", "--port", "1",
+                           "--data-dir", str(data)], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(store) in lines[0] and "damaged" in lines[0], done.stderr
+
+
+def test_pages_send_security_headers(server: ServerProcess) -> None:
+    for path in ("/", "/playground/app.js", "/docs"):
+        headers = httpx.get(f"{server.url}{path}").headers
+        assert headers["x-content-type-options"] == "nosniff"
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert headers["x-frame-options"] == "DENY"
+    playground_csp = httpx.get(f"{server.url}/").headers["content-security-policy"]
+    assert "script-src 'self';" in playground_csp and "unsafe" not in playground_csp
+    assert httpx.get(f"{server.url}/healthz").headers["x-content-type-options"] == "nosniff"
+
+
+def test_docs_need_no_cdn(server: ServerProcess) -> None:
+    page = httpx.get(f"{server.url}/docs")
+    assert page.status_code == 200 and "https://" not in page.text and "http://" not in page.text
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        assert f"/docs-assets/{asset}" in page.text
+        served = httpx.get(f"{server.url}/docs-assets/{asset}")
+        assert served.status_code == 200 and len(served.content) > 100_000
