@@ -55,7 +55,12 @@ def _parser() -> argparse.ArgumentParser:
                          help="long side of the video, or the source size (default 512)")
     animate.add_argument("--seed", type=int, default=0, help="seed for head motion and blinks")
     animate.add_argument("--head-motion", type=float, default=1.0,
-                         help="head motion scale, 0 (still) to 2 (default 1)")
+                         help="head turns, nods and tilts, 0 (still) to 2 (default 1)")
+    animate.add_argument("--body-motion", type=float, default=1.0,
+                         help="breathing, sway, shrugs and lean, 0 (still) to 2 (default 1)")
+    animate.add_argument("--gestures", type=float, default=1.0,
+                         help="arm and hand gestures where arms are visible, 0 (none) to 2 "
+                              "(default 1)")
     animate.add_argument("--mouth-motion", type=float, default=1.0,
                          help="mouth opening scale, 0 to 2 (default 1)")
     animate.add_argument("--blinks-per-min", type=float, default=15.0,
@@ -94,6 +99,7 @@ def _animate(args: argparse.Namespace) -> int:
         except (OSError, UnicodeDecodeError) as exc:
             raise InputError(f"{args.text_file}: cannot read the transcript ({exc})") from exc
     options = Options(fps=args.fps, size=args.size, seed=args.seed, head_motion=args.head_motion,
+                      body_motion=args.body_motion, gestures=args.gestures,
                       mouth_motion=args.mouth_motion, blinks_per_min=args.blinks_per_min,
                       max_audio_s=args.max_audio_s, expression=args.expression,
                       transcript=transcript, lipsync=args.lipsync)
@@ -178,7 +184,8 @@ def _add_eval(commands: argparse._SubParsersAction) -> None:
     evaluate = commands.add_parser(
         "eval", help="measure a talking video: lip sync, identity, motion, quality",
         description="Measure VIDEO made from PORTRAIT and AUDIO, or with --suite render and "
-                    "measure every image x audio pair of two folders (see docs/EVAL.md).",
+                    "measure every image x audio pair of two folders, or with --motion measure "
+                    "only how much the person in any video moves (see docs/EVAL.md).",
     )
     evaluate.add_argument("inputs", nargs="*", type=Path, metavar="PORTRAIT AUDIO VIDEO",
                           help="the portrait, the audio and the video made from them")
@@ -189,6 +196,9 @@ def _add_eval(commands: argparse._SubParsersAction) -> None:
                           help="render and evaluate every pair; tables with medians")
     evaluate.add_argument("--out", type=Path, default=Path("out/eval-suite"),
                           help="--suite output folder (default out/eval-suite)")
+    evaluate.add_argument("--motion", type=Path, metavar="VIDEO",
+                          help="only head pose, blinks and wrists of any video (a real clip "
+                               "too), relative to its first frame with a face")
     evaluate.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     evaluate.set_defaults(run=_eval)
 

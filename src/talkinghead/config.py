@@ -25,8 +25,11 @@ class Options:
     size: "512", "720", "1080" (long side, even dimensions) or "original".
     seed: seeds head motion and blinks; same inputs + seed give the same video.
     max_audio_s: audio longer than this is refused.
-    head_motion: scale of head motion, 0 (still) to 2.
+    head_motion: scale of head turns, nods and tilts, 0 (still) to 2.
+    body_motion: scale of breathing, sway, shrugs and lean, 0 (still) to 2.
+    gestures: scale of arm and hand gestures where arms are visible, 0 (none) to 2.
     mouth_motion: scale of mouth opening, 0 to 2.
+    The four motion scales are independent of one another and of the expression.
     blinks_per_min: mean blink rate, 0 to 40.
     expression: "neutral", "happy", "serious" or "excited": biases smile, brows
         and head energy.
@@ -42,6 +45,8 @@ class Options:
     seed: int = 0
     max_audio_s: float = 600.0
     head_motion: float = 1.0
+    body_motion: float = 1.0
+    gestures: float = 1.0
     mouth_motion: float = 1.0
     blinks_per_min: float = 15.0
     expression: str = "neutral"
@@ -57,6 +62,8 @@ class Options:
             raise OptionsError(f"seed must be a whole number from 0 to 2**32-1, got {self.seed!r}")
         _check_range("max_audio_s", self.max_audio_s, 0.1, 24 * 3600.0)
         _check_range("head_motion", self.head_motion, 0.0, 2.0)
+        _check_range("body_motion", self.body_motion, 0.0, 2.0)
+        _check_range("gestures", self.gestures, 0.0, 2.0)
         _check_range("mouth_motion", self.mouth_motion, 0.0, 2.0)
         _check_range("blinks_per_min", self.blinks_per_min, 0.0, 40.0)
         if self.expression not in EXPRESSION_NAMES:

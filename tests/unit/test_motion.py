@@ -7,6 +7,8 @@ import pytest
 
 from talkinghead import Options
 from talkinghead.inputs.audio import AudioClip
+from talkinghead.motion import PARAMETERS
+from talkinghead.motion.gestures import ARM_PARAMETERS
 from talkinghead.motion.visemes import MOUTH_PARAMETERS, mouth_curves
 from talkinghead.pipeline import plan_motion
 from talkinghead.speech.phonemes import Phone
@@ -65,16 +67,55 @@ def test_same_seed_same_track() -> None:
 def test_head_blinks_and_gaze_in_natural_ranges() -> None:
     samples = np.concatenate([voice_like(20.0, seed=s) for s in range(3)])  # one minute
     _, motion = plan_motion(_clip(samples), Options(seed=1))
-    for name, limit in (("yaw_deg", 6), ("pitch_deg", 6), ("roll_deg", 5)):
+    # Real speakers turn far (the figures are commanded angles; the warped face
+    # reads about 0.65 of them in the face mesh, see docs/quality.md).
+    for name, least, limit in (("yaw_deg", 20, 34), ("pitch_deg", 9, 18), ("roll_deg", 6, 12)):
         curve = motion.curve(name)
-        assert np.ptp(curve) > 0.3 and np.abs(curve).max() < limit, name
-        assert np.abs(np.diff(curve)).max() < 0.5, f"{name} jitters"
+        spread = np.percentile(curve, 95) - np.percentile(curve, 5)
+        assert spread > least and np.abs(curve).max() <= limit, (name, spread)
+        assert np.abs(np.diff(curve)).max() < 4.0, f"{name} jumps"  # under 100 deg/s
+        wobble = curve - np.convolve(curve, np.ones(5) / 5, mode="same")
+        assert np.abs(wobble[5:-5]).max() < 1.5, f"{name} jitters"
     blink = motion.curve("blink")
     starts = np.flatnonzero((blink[1:] > 0.5) & (blink[:-1] <= 0.5))
     assert 10 <= len(starts) <= 20  # per minute
     durations = np.diff(np.flatnonzero(np.diff((blink > 0.05).astype(int))))[::2] / 25
     assert durations.min() >= 0.08 and durations.max() <= 0.3
     assert np.abs(motion.curve("gaze_x")).max() > 0.02
+
+
+def test_head_motion_2_turns_twice_as_far() -> None:
+    samples = np.concatenate([voice_like(5.0, seed=s) for s in range(2)])
+    _, calm = plan_motion(_clip(samples), Options(seed=3))
+    _, lively = plan_motion(_clip(samples), Options(seed=3, head_motion=2.0))
+    yaw_calm, yaw_lively = calm.curve("yaw_deg"), lively.curve("yaw_deg")
+    spread = np.percentile(yaw_lively, 95) - np.percentile(yaw_lively, 5)
+    assert spread > 45  # the face mesh reads over 30 degrees of it
+    assert spread > 1.4 * (np.percentile(yaw_calm, 95) - np.percentile(yaw_calm, 5))
+    assert np.abs(yaw_lively).max() <= 34.0
+
+
+def test_motion_knobs_are_independent() -> None:
+    pause = np.zeros(8_000)
+    samples = np.concatenate([part for s in range(10) for part in (voice_like(1.2, seed=s),
+                                                                   pause)])
+    clip = _clip(samples)
+    base = plan_motion(clip, Options(seed=2))[1]
+    groups = {
+        "head_motion": ("yaw_deg", "pitch_deg", "roll_deg", "shift_x", "shift_y"),
+        "body_motion": ("breath", "sway_deg", "shrug", "lean", "weight_shift"),
+        "gestures": ARM_PARAMETERS,
+        "mouth_motion": ("jaw_open",),
+    }
+    for knob, own in groups.items():
+        changed = plan_motion(clip, Options(seed=2, **{knob: 0.0}))[1]
+        for name in PARAMETERS:
+            if name in own:
+                assert np.abs(changed.curve(name)).max() == 0.0, (knob, name)
+                assert np.abs(base.curve(name)).max() > 0.0, (knob, name)
+            elif name not in ("lip_round", "lip_spread", "lip_press", "upper_lip_raise",
+                              "tongue") or knob != "mouth_motion":
+                assert np.array_equal(changed.curve(name), base.curve(name)), (knob, name)
 
 
 def test_still_mode_and_expressions() -> None:

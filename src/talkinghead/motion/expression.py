@@ -46,10 +46,10 @@ def pitch_accents(speech: SpeechTrack) -> np.ndarray:
     return smooth(accents, 1.5)
 
 
-def brow_curve(speech: SpeechTrack, preset: ExpressionPreset, *, intensity: float) -> np.ndarray:
+def brow_curve(speech: SpeechTrack, preset: ExpressionPreset) -> np.ndarray:
     """Brow raise per frame, -1..1: the preset's rest height plus lifts on emphasis."""
     emphasis = 0.7 * pitch_accents(speech) + 0.3 * smooth(speech.onset.astype(np.float64), 1.5)
-    lift = smooth(emphasis, 2.0) * preset.brow_gain * intensity
+    lift = smooth(emphasis, 2.0) * preset.brow_gain
     return np.clip(preset.brow_bias + lift, -1.0, 1.0)
 
 

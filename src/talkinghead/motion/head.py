@@ -1,7 +1,15 @@
-"""Head pose: slow seeded drift, nods on stressed syllables and phrase starts.
+"""Head pose with the statistics of real speakers.
 
-Angles stay in natural ranges (a few degrees); motion calms in pauses but
-never stops, and every curve is smoothed so nothing jitters.
+Real talkers do not wobble about the camera axis; they hold a posture and
+change it at phrase boundaries: a look away to one side while a thought
+starts, a return to the listener, now and then a larger turn. On top of that
+come nods and tilts on stressed syllables, a slow drift, and, in song, a bob
+on the beat. Energy follows loudness and speaking rate; pauses hold the
+posture and drift it home. Every random choice comes from the seeded ``rng``.
+
+At intensity 1 a 10 s clip of speech covers about 18 degrees of yaw, 9 of
+pitch and 6 of roll (5-95 % range); intensity 2 doubles that, turns capped at
+``MAX_YAW_DEG``, the largest turn the warp renders cleanly.
 """
 
 from __future__ import annotations
@@ -14,8 +22,18 @@ from talkinghead.motion.expression import pitch_accents
 from talkinghead.motion.smooth import seeded_drift, smooth
 from talkinghead.speech import SpeechTrack
 
-YAW_DEG, PITCH_DEG, ROLL_DEG = 3.0, 2.0, 1.8
-SHIFT_SHARE = 0.008  # head translation, as a share of face height
+LOOK_AWAY_YAW_DEG = (13.0, 21.0)  # a look away at a phrase start turns this far
+LOOK_AWAY_PITCH_DEG = (-8.0, 9.0)  # and lifts or drops the chin this far
+RETURN_SHARE = 0.3  # share of posture changes that come back to the listener
+ROLL_PER_YAW = 0.2  # the head tilts a little into a turn
+DRIFT_DEG = (3.0, 2.8, 1.6)  # yaw, pitch, roll of the slow wander
+NOD_DEG = 6.0  # a nod on a stressed syllable
+TILT_DEG = 2.5
+BEAT_NOD_DEG = 2.0  # in song, a bob on each beat
+SHIFT_SHARE = 0.012  # head translation, as a share of face height
+MAX_YAW_DEG, MAX_PITCH_DEG, MAX_ROLL_DEG = 34.0, 18.0, 12.0
+MIN_PAUSE_S = 0.25  # a quieter stretch shorter than this does not end a phrase
+MAX_HOLD_S = 2.6  # inside a long phrase the posture changes at least this often
 
 
 @dataclass(frozen=True)
@@ -32,20 +50,134 @@ class HeadPose:
 def head_pose(speech: SpeechTrack, rng: np.random.Generator, *, intensity: float) -> HeadPose:
     """Head motion for the clip; ``intensity`` scales everything (0 = still)."""
     n, fps = speech.n_frames, speech.fps
-    # Calmer when nobody speaks: activity eases in and out over ~0.5 s.
-    energy = 0.55 + 0.45 * smooth(speech.voice_activity.astype(np.float64), 0.5 * fps)
+    energy = speaking_energy(speech)
+    yaw, pitch = posture(speech, rng, energy)
     accents = pitch_accents(speech)
     stress = np.clip(0.6 * speech.onset + 0.6 * np.diff(accents, prepend=0.0) * 4, 0.0, 1.0)
-    nods = _impulses(stress, rng, fps, threshold=0.45, min_gap_s=1.1)
-    tilts = _impulses(stress, rng, fps, threshold=0.5, min_gap_s=1.5) * rng.choice(
-        [-1.0, 1.0], size=n)
-    yaw = seeded_drift(rng, n, fps, amplitude=YAW_DEG) * energy
-    roll = seeded_drift(rng, n, fps, amplitude=ROLL_DEG) * energy + _shape(tilts, fps, 1.2) * 1.2
-    pitch = seeded_drift(rng, n, fps, amplitude=PITCH_DEG * 0.6) * energy
-    pitch = pitch + _shape(nods, fps, 0.7) * PITCH_DEG
+    nods = _impulses(stress, rng, fps, threshold=0.35, min_gap_s=0.7) * energy
+    tilts = _impulses(stress, rng, fps, threshold=0.5, min_gap_s=1.4) * rng.choice(
+        [-1.0, 1.0], size=n) * energy
+    tilt_side = rng.choice([-1.0, 1.0])
+    yaw = yaw + seeded_drift(rng, n, fps, amplitude=DRIFT_DEG[0]) * energy
+    pitch = (pitch + seeded_drift(rng, n, fps, amplitude=DRIFT_DEG[1]) * energy
+             + _shape(nods, fps, 0.55) * NOD_DEG + beat_bob(speech) * BEAT_NOD_DEG)
+    roll = (tilt_side * ROLL_PER_YAW * yaw + _shape(tilts, fps, 1.1) * TILT_DEG
+            + seeded_drift(rng, n, fps, amplitude=DRIFT_DEG[2]) * energy)
     shift_x = seeded_drift(rng, n, fps, amplitude=SHIFT_SHARE, highest_hz=0.2) * energy
     shift_y = seeded_drift(rng, n, fps, amplitude=SHIFT_SHARE * 0.5, highest_hz=0.2) * energy
-    return HeadPose(*(smooth(c, 1.5) * intensity for c in (yaw, pitch, roll, shift_x, shift_y)))
+    yaw, pitch, roll, shift_x, shift_y = (smooth(c, 1.5) * intensity
+                                          for c in (yaw, pitch, roll, shift_x, shift_y))
+    return HeadPose(_soft_limit(yaw, MAX_YAW_DEG), _soft_limit(pitch, MAX_PITCH_DEG),
+                    _soft_limit(roll, MAX_ROLL_DEG), shift_x, shift_y)
+
+
+def speaking_energy(speech: SpeechTrack) -> np.ndarray:
+    """0.5 (silent) .. about 1.3 (loud, fast speech) per frame, changing over ~0.5 s.
+
+    Louder speech and more syllables a second move the head more.
+    """
+    fps = speech.fps
+    active = smooth(speech.voice_activity.astype(np.float64), 0.5 * fps)
+    loud = smooth(speech.loudness * speech.voice_activity, 0.7 * fps)
+    rate = smooth(speech.onset, 1.0 * fps) * fps  # onsets per second, roughly
+    return 0.5 + 0.4 * active + 0.3 * loud + 0.1 * np.clip(rate / 4.0, 0.0, 1.0)
+
+
+def phrase_starts(voice_activity: np.ndarray, fps: int) -> np.ndarray:
+    """Frames where speech resumes after a pause of at least ``MIN_PAUSE_S``."""
+    active = voice_activity.astype(bool)
+    starts = np.flatnonzero(active & ~np.concatenate([[False], active[:-1]]))
+    ends = np.flatnonzero(active & ~np.concatenate([active[1:], [False]]))
+    keep = [int(s) for k, s in enumerate(starts) if k == 0 or s - ends[k - 1] > MIN_PAUSE_S * fps]
+    return np.array(keep, dtype=int)
+
+
+def posture(speech: SpeechTrack, rng: np.random.Generator,
+            energy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Yaw and pitch held between posture changes, eased from one to the next.
+
+    A change comes just before each phrase starts, inside long phrases every
+    ``MAX_HOLD_S`` or so, and halfway through long pauses (a return home).
+    """
+    n, fps = speech.n_frames, speech.fps
+    yaw, pitch = np.zeros(n), np.zeros(n)
+    events = _posture_events(speech, rng)
+    side = rng.choice([-1.0, 1.0])
+    for k, (frame, kind) in enumerate(events):  # a few per phrase
+        start = max(frame - int(0.15 * fps), 0)  # the head leads the voice a little
+        current = (yaw[start], pitch[start])  # where the last change got to
+        if kind == "home" or (rng.random() < RETURN_SHARE and abs(current[0]) > 4):
+            target = np.array([rng.normal(0, 1.5), rng.normal(0, 1.0)])
+        else:
+            side = -side if rng.random() < 0.8 else side
+            gain = float(energy[min(frame + fps // 2, n - 1)])
+            target = np.array([side * rng.uniform(*LOOK_AWAY_YAW_DEG) * gain,
+                               rng.uniform(*LOOK_AWAY_PITCH_DEG) * gain])
+        # Bigger turns take longer, as they do in people (about 0.5 s for 10 degrees).
+        delta = float(np.hypot(target[0] - current[0], target[1] - current[1]))
+        duration = int((0.3 + 0.02 * delta) * rng.uniform(0.85, 1.2) * fps)
+        end = events[k + 1][0] if k + 1 < len(events) else n
+        _ease(yaw, start, end, duration, current[0], target[0])
+        _ease(pitch, start, end, duration, current[1], target[1])
+    return yaw, pitch
+
+
+def beat_bob(speech: SpeechTrack) -> np.ndarray:
+    """In song (long voiced stretches with a steady pulse of onsets): a nod per beat,
+    0..1; zero for speech."""
+    n, fps = speech.n_frames, speech.fps
+    voiced = (speech.pitch_hz > 0) & speech.voice_activity
+    if n < 4 * fps or voiced.mean() < 0.45:
+        return np.zeros(n)
+    pulse = speech.onset - speech.onset.mean()
+    lags = np.arange(int(0.33 * fps), int(1.0 * fps) + 1)  # 60 to 180 beats a minute
+    energy = float(pulse @ pulse)
+    if energy <= 0 or lags[-1] >= n // 2:
+        return np.zeros(n)
+    strength = np.array([pulse[:-lag] @ pulse[lag:] for lag in lags]) / energy
+    best = int(np.argmax(strength))
+    if strength[best] < 0.15:
+        return np.zeros(n)
+    period = lags[best]
+    phase = int(np.argmax([speech.onset[k::period].sum() for k in range(period)]))
+    beats = np.zeros(n)
+    beats[phase::period] = 1.0
+    bob = _shape(beats, fps, 0.6 * period / fps)
+    return bob * smooth(speech.voice_activity.astype(np.float64), 0.3 * fps)
+
+
+def _posture_events(speech: SpeechTrack, rng: np.random.Generator) -> list[tuple[int, str]]:
+    """(frame, "turn" or "home") for every posture change, in time order."""
+    n, fps = speech.n_frames, speech.fps
+    starts = phrase_starts(speech.voice_activity, fps)
+    events: list[tuple[int, str]] = []
+    bounds = [*starts.tolist(), n]
+    for k, start in enumerate(starts):
+        events.append((int(start), "turn"))
+        active = np.flatnonzero(speech.voice_activity[start:bounds[k + 1]])
+        end = int(start + active[-1]) if len(active) else int(start)
+        frame = start + int(rng.uniform(0.8, 1.2) * MAX_HOLD_S * fps)
+        while frame < end - fps:  # long phrase: change again on its way
+            events.append((frame, "turn"))
+            frame += int(rng.uniform(0.8, 1.2) * MAX_HOLD_S * fps)
+        if bounds[k + 1] - end > 1.5 * fps:  # long pause: come home halfway through
+            events.append(((end + bounds[k + 1]) // 2, "home"))
+    if not events:  # silence or constant sound: a slow look around
+        events = [(int(f), "turn") for f in range(0, n, int(MAX_HOLD_S * 1.5 * fps))]
+    return events
+
+
+def _ease(curve: np.ndarray, start: int, end: int, duration: int, before: float,
+          after: float) -> None:
+    """Fill curve[start:end] moving from ``before`` to ``after`` over ``duration`` frames
+    (minimum jerk), then holding."""
+    t = np.clip((np.arange(start, end) - start) / max(duration, 1), 0.0, 1.0)
+    curve[start:end] = before + (after - before) * (10 * t**3 - 15 * t**4 + 6 * t**5)
+
+
+def _soft_limit(curve: np.ndarray, limit: float) -> np.ndarray:
+    """Pass small values, approach ``limit`` smoothly for large ones."""
+    return limit * np.tanh(curve / limit)
 
 
 def _impulses(strength: np.ndarray, rng: np.random.Generator, fps: int, *, threshold: float,

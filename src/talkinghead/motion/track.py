@@ -7,9 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from talkinghead.config import Options
-from talkinghead.motion.body import breathing, sway
+from talkinghead.motion.body import body_motion
 from talkinghead.motion.expression import EXPRESSIONS, brow_curve, smile_curve
 from talkinghead.motion.eyes import blink_curve, gaze_curves
+from talkinghead.motion.gestures import ARM_PARAMETERS, gesture_curves
 from talkinghead.motion.head import head_pose
 from talkinghead.motion.mouth import mouth_motion
 from talkinghead.speech import SpeechTrack
@@ -32,6 +33,10 @@ PARAMETERS = (
     "shift_x", "shift_y",  # head translation, share of face height
     "breath",  # -1 out .. 1 in: shoulders and head rise
     "sway_deg",  # the body leans about its base; + is clockwise in the image
+    "shrug",  # 0 .. 1: both shoulders lift
+    "lean",  # -1 back .. 1 forward: the torso leans towards the camera (grows a little)
+    "weight_shift",  # -1 .. 1: full body, hips shift to image left or right
+    *ARM_PARAMETERS,  # upper arm and forearm swings of each arm, degrees; hand turns
 )
 
 
@@ -60,16 +65,21 @@ def build_motion(speech: SpeechTrack, phones: list[Phone], options: Options) -> 
     """Derive all motion from speech features and phones; seeded, so repeatable."""
     rng = np.random.default_rng(options.seed)
     preset = EXPRESSIONS[options.expression]
-    intensity = options.head_motion
     curves: dict[str, np.ndarray] = dict(mouth_motion(speech, phones, gain=options.mouth_motion))
-    curves["smile"] = smile_curve(speech, preset) * min(intensity, 1.0)
-    curves["brow_raise"] = brow_curve(speech, preset, intensity=intensity)
+    curves["smile"] = smile_curve(speech, preset)
+    curves["brow_raise"] = brow_curve(speech, preset)
     curves["blink"] = blink_curve(speech, rng, blinks_per_min=options.blinks_per_min)
     curves["gaze_x"], curves["gaze_y"] = gaze_curves(speech.n_frames, speech.fps, rng)
-    pose = head_pose(speech, rng, intensity=intensity * preset.head_energy)
+    # Each part draws from its own generator, so one knob never changes another's motion.
+    head_rng, body_rng, arm_rng = (np.random.default_rng([options.seed, part])
+                                   for part in (1, 2, 3))
+    pose = head_pose(speech, head_rng, intensity=options.head_motion * preset.head_energy)
     curves.update(yaw_deg=pose.yaw_deg, pitch_deg=pose.pitch_deg, roll_deg=pose.roll_deg,
                   shift_x=pose.shift_x, shift_y=pose.shift_y)
-    curves["breath"] = breathing(speech, rng) * min(intensity, 1.0)
-    curves["sway_deg"] = sway(speech, rng) * intensity * preset.head_energy
+    body = body_motion(speech, body_rng, intensity=options.body_motion * preset.head_energy)
+    curves.update(breath=body.breath, sway_deg=body.sway_deg, shrug=body.shrug,
+                  lean=body.lean, weight_shift=body.weight_shift)
+    curves.update(gesture_curves(speech, arm_rng,
+                                 intensity=options.gestures * preset.head_energy))
     values = np.column_stack([curves[name] for name in PARAMETERS]).astype(np.float32)
     return MotionTrack(fps=speech.fps, values=values, phones=tuple(phones))

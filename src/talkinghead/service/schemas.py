@@ -3,7 +3,8 @@
 Hosted fields: ``image``, ``audio``, ``enable_base64_output`` (both models), plus
 ``prompt``, ``resolution``, ``seed``, ``fast_mode``/``turbo_mode`` and ``mask_url``
 on the 1.5 model. talkinghead extras (both models): ``seed``, ``fps``, ``size``,
-``expression``, ``motion_intensity``, ``mouth_motion``, ``blinks_per_min``, ``transcript``,
+``expression``, ``motion_intensity`` (head), ``body_motion``, ``gestures``, ``mouth_motion``,
+``blinks_per_min``, ``transcript``,
 ``lipsync`` (each passed to ``talkinghead.config.Options``, which validates it).
 """
 
@@ -41,6 +42,10 @@ class AvatarRequest(BaseModel):
     expression: str | None = Field(
         None, description="Expression preset (neutral, happy, serious, excited).")
     motion_intensity: float | None = Field(None, description="Head motion scale, 0 to 2.")
+    body_motion: float | None = Field(None, description="Breathing, sway, shrugs and lean, "
+                                      "0 to 2 (default 1).")
+    gestures: float | None = Field(None, description="Arm and hand gestures where arms are "
+                                   "visible, 0 to 2 (default 1).")
     mouth_motion: float | None = Field(None, description="Mouth opening scale, 0 to 2.")
     blinks_per_min: float | None = Field(None, description="Mean blink rate, 0 to 40.")
     transcript: str | None = Field(None, description="Text of the speech (English): more "
@@ -92,6 +97,7 @@ def to_options(request: AvatarRequest, *, prompt_policy: str = "reject") -> dict
         seed = secrets.randbelow(2**31)
     values["seed"] = seed
     explicit = {"fps": request.fps, "size": request.size, "head_motion": request.motion_intensity,
+                "body_motion": request.body_motion, "gestures": request.gestures,
                 "mouth_motion": request.mouth_motion, "blinks_per_min": request.blinks_per_min,
                 "expression": request.expression, "transcript": request.transcript,
                 "lipsync": request.lipsync}
