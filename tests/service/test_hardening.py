@@ -149,3 +149,21 @@ def test_docs_need_no_cdn(server: ServerProcess) -> None:
         assert f"/docs-assets/{asset}" in page.text
         served = httpx.get(f"{server.url}/docs-assets/{asset}")
         assert served.status_code == 200 and len(served.content) > 100_000
+
+
+def test_failure_messages_name_no_server_path(server: ServerProcess, api: Api) -> None:
+    import io
+
+    from PIL import Image
+
+    from tests.service.conftest import PORTRAIT, b64, short_wav
+
+    blank = io.BytesIO()
+    Image.new("RGB", (256, 256), (200, 180, 160)).save(blank, format="PNG")
+    for body in ({"image": b64(blank.getvalue()), "audio": b64(short_wav(0.5))},
+                 {"image": b64(PORTRAIT), "audio": b64(b"this is not audio" * 20)}):
+        failed = api.run(body)
+        assert failed["status"] == "failed" and failed["error"]
+        for leak in (str(server.data_dir), "/inputs/", "/outputs/", ".part"):
+            assert leak not in failed["error"], failed["error"]
+        assert failed["error"].startswith(("image", "audio")), failed["error"]

@@ -7,7 +7,9 @@ import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from tests.conftest import EXAMPLE_SPEECH
@@ -158,3 +160,80 @@ def test_a_crashed_worker_is_replaced_and_the_job_retried(tmp_path: Path) -> Non
     finally:
         api.close()
         server.stop()
+
+
+def alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie, dead but not yet reaped, counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def test_a_second_server_on_the_same_data_dir_refuses_to_start(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    data_dir = tmp_path / "data"
+    first = ServerProcess(data_dir, workers=1).start()
+    try:
+        second = subprocess.run(
+            [sys.executable, "-m", "talkinghead.cli", "serve", "--port", "1",
+             "--data-dir", str(data_dir)], env=first.env, capture_output=True, text=True,
+            timeout=60)
+        assert second.returncode == 1
+        lines = second.stderr.strip().splitlines()
+        assert len(lines) == 1, second.stderr
+        assert f"pid {first.proc.pid}" in lines[0] and str(data_dir) in lines[0]
+        assert httpx.get(f"{first.url}/healthz").status_code == 200  # the first one is fine
+    finally:
+        first.stop()
+
+
+def test_server_killed_alone_mid_render_the_job_completes_and_decodes(tmp_path: Path) -> None:
+    """An OOM-style kill of the server process only: its worker dies with it, no stale file."""
+    import av
+
+    data_dir = tmp_path / "data"
+    first = ServerProcess(data_dir, workers=1).start()
+    api = Api(first.url)
+    try:
+        job_id = api.submit({"image": b64(PORTRAIT),
+                             "audio": b64(short_wav(6.0))}).json()["data"]["id"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            data = api.client.get(f"/api/v3/predictions/{job_id}/result").json()["data"]
+            if data["status"] == "processing" and data["progress"]["done"] > 0:
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the job never started rendering")
+        (worker,) = worker_pids(first.proc.pid)
+        assert list((data_dir / "outputs").glob("*.part"))  # rendering into its own file
+        os.kill(first.proc.pid, signal.SIGKILL)  # the server alone, not its process group
+        first.proc.wait(10)
+        deadline = time.monotonic() + 5
+        while alive(worker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(worker), "the worker outlived its server"
+    finally:
+        api.close()
+        first.stop()
+    second = restarted(data_dir)
+    api = Api(second.url)
+    try:
+        done = api.wait(job_id)
+        assert done["status"] == "completed", done["error"]
+        signed = urlsplit(done["outputs"][0])  # made for the first server's port
+        video = httpx.get(f"{second.url}{signed.path}?{signed.query}")
+        assert video.status_code == 200
+        path = tmp_path / "served.mp4"
+        path.write_bytes(video.content)
+        with av.open(str(path)) as container:
+            frames = sum(1 for _ in container.decode(video=0))
+        assert frames == done["progress"]["total"] > 0
+        assert not list((data_dir / "outputs").glob("*.part"))
+    finally:
+        api.close()
+        second.stop()

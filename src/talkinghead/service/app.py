@@ -24,6 +24,7 @@ from talkinghead.errors import FileTooLargeError, TalkingHeadError
 from talkinghead.service.core import Service
 from talkinghead.service.errors import FetchError, NotFoundError, RequestError
 from talkinghead.service.fetch import check_image_format, check_url, is_url
+from talkinghead.service.jobs import JobStatus
 from talkinghead.service.schemas import (
     MODEL_V1,
     MODEL_V15,
@@ -92,13 +93,13 @@ def _add_routes(app: FastAPI, service: Service) -> None:
                           expires: str | None = None, sig: str | None = None) -> FileResponse:
         """The rendered MP4: needs the signed query of ``outputs`` or an API key."""
         path = f"/files/{job_id}.mp4"
-        if not service.signer.check(path, expires, sig):
-            owner = service.keys.owner(authorization)
-            job = service.store.get(job_id)
-            if job is None or job.owner != owner:
-                raise NotFoundError(f"no output for {job_id!r}")
+        signed = service.signer.check(path, expires, sig)
+        owner = None if signed else service.keys.owner(authorization)
+        job = service.store.get(job_id)
+        if job is None or (owner is not None and job.owner != owner):
+            raise NotFoundError(f"no output for {job_id!r}")
         file = service.runner.paths.output(job_id)
-        if not job_id.isalnum() or not file.is_file():
+        if job.status is not JobStatus.COMPLETED or not job_id.isalnum() or not file.is_file():
             raise NotFoundError(f"no output for {job_id!r} (not finished, or expired)")
         return FileResponse(file, media_type="video/mp4", filename=f"{job_id}.mp4")
 
@@ -111,8 +112,6 @@ def _add_routes(app: FastAPI, service: Service) -> None:
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
         """Liveness and queue depth (no key needed)."""
-        from talkinghead.service.jobs import JobStatus
-
         store = service.store
         return {"status": "ok", "version": __version__, "workers": service.settings.workers,
                 "queued": store.count(JobStatus.CREATED),

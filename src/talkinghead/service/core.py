@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from talkinghead.service.auth import ApiKeys, UrlSigner, stored_secret
+from talkinghead.service.datadir import DataDirLock
 from talkinghead.service.fetch import FetchLimits, decode_base64, fetch_url, is_url
 from talkinghead.service.jobs import Job, JobStatus, WebhookState
 from talkinghead.service.netguard import AddressPolicy, guarded_pool
@@ -30,6 +31,7 @@ class Service:
         self.settings = settings
         data = settings.data_dir
         data.mkdir(parents=True, exist_ok=True)
+        self._lock = DataDirLock(data)  # before anything in it is read or written
         keys = settings.api_keys
         if not keys:
             keys = (secrets.token_urlsafe(24),)
@@ -67,6 +69,7 @@ class Service:
         self.webhooks.stop()
         self.fetch_pool.close()
         self.store.close()
+        self._lock.release()
 
     def load_input(self, value: str, *, field: str, max_bytes: int) -> bytes:
         """Bytes of an input field (URL or base64); blocking, run it off the event loop."""

@@ -10,7 +10,8 @@
     ├── NotFoundError             unknown or expired prediction or file (404)
     ├── BusyError                 too many queued jobs (429)
     ├── UnavailableError          the fleet's broker (Redis) cannot be reached (503)
-    └── StoreError                the job store cannot be opened or is damaged (500)
+    ├── StoreError                the job store cannot be opened or is damaged (500)
+    └── DataDirInUseError         another server holds the data directory's lock (503)
 """
 
 from __future__ import annotations
@@ -76,3 +77,10 @@ class StoreError(TalkingHeadError):
 
     code = "store_failed"
     http_status = 500
+
+
+class DataDirInUseError(TalkingHeadError):
+    """Another server process is using the data directory."""
+
+    code = "data_dir_in_use"
+    http_status = 503

@@ -59,6 +59,7 @@ class FleetRunner:
     def start(self) -> None:
         """Check Redis, take back half-handled events, re-queue unfinished jobs, start."""
         self.paths.outputs.mkdir(parents=True, exist_ok=True)
+        self.paths.remove_partials()  # left by a killed run (this process holds the lock)
         try:
             self._bus.ping()
             self._bus.requeue_inflight()

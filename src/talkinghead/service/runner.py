@@ -49,8 +49,14 @@ class DataPaths:
         return self.inputs / job_id
 
     def output(self, job_id: str) -> Path:
-        """The finished MP4 of a job."""
+        """The finished MP4 of a job (only ever a whole, checked video: renamed into place)."""
         return self.outputs / f"{job_id}.mp4"
+
+    def remove_partials(self, job_id: str = "") -> None:
+        """Delete unfinished videos: ``job_id``'s, or all of them (at start, under the lock)."""
+        pattern = f"{job_id}.mp4.*part" if job_id else "*.part"
+        for partial in self.outputs.glob(pattern):
+            partial.unlink(missing_ok=True)
 
 
 class JobRunner(Protocol):
@@ -73,7 +79,8 @@ def finish_from_done(store: JobStore, paths: DataPaths, event: Done, now: float)
 
     Returns the finished job, or None when it had already finished (a duplicate).
     """
-    if event.error is None and paths.output(event.job_id).is_file():
+    output = paths.output(event.job_id)
+    if event.error is None and output.is_file() and output.stat().st_size > 0:
         return store.finish(event.job_id, JobStatus.COMPLETED, now=now,
                             inference_ms=event.inference_ms, has_nsfw=event.has_nsfw)
     return store.finish(event.job_id, JobStatus.FAILED, now=now,
@@ -113,6 +120,7 @@ class Runner:
         """Recover jobs left by a previous run, start the workers and the supervisor."""
         self.paths.inputs.mkdir(parents=True, exist_ok=True)
         self.paths.outputs.mkdir(parents=True, exist_ok=True)
+        self.paths.remove_partials()  # a killed run's workers died with it (parent-death signal)
         for job in self._store.recover(max_attempts=self._settings.max_attempts,
                                        now=self._clock()):
             self._finished(job)
@@ -210,6 +218,7 @@ class Runner:
             if overdue:
                 worker.process.terminate()
                 worker.process.join(5.0)
+                self.paths.remove_partials(worker.job_id or "-")
                 self._fail(worker.job_id, "timeout", "rendering took longer than the "
                            f"{self._settings.job_timeout_s:g} s limit; try shorter audio "
                            "or a smaller size")
@@ -221,6 +230,7 @@ class Runner:
     def _crashed(self, job_id: str, exitcode: int | None) -> None:
         job = self._store.get(job_id)
         log.warning("worker died (exit code %s) while rendering %s", exitcode, job_id)
+        self.paths.remove_partials(job_id)
         if job is None or job.status is not JobStatus.PROCESSING:
             return
         if job.attempts >= self._settings.max_attempts:
@@ -239,6 +249,8 @@ class Runner:
 
     def _finished(self, job: Job) -> None:
         shutil.rmtree(self.paths.input_dir(job.id), ignore_errors=True)
+        if job.status is JobStatus.FAILED:  # e.g. published by a render that was given up on
+            self.paths.output(job.id).unlink(missing_ok=True)
         try:
             self._on_finished(job)
         except Exception:

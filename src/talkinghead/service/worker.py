@@ -13,7 +13,11 @@ in how its events travel.
 from __future__ import annotations
 
 import os
+import secrets
+import sys
+import threading
 import time
+import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.queues import Queue
@@ -28,6 +32,7 @@ PROGRESS_EVERY_S = 0.2
 def worker_main(index: int, inbox: Connection, events: Queue[Any],
                 nsfw_policy: str, nsfw_threshold: float, cv_threads: int = 1) -> None:
     """Serve tasks from ``inbox`` until it closes or sends None."""
+    die_with_parent()
     import cv2
 
     import talkinghead.pipeline  # noqa: F401  (import once, before the first task)
@@ -52,6 +57,54 @@ def worker_main(index: int, inbox: Connection, events: Queue[Any],
                             nsfw_policy=nsfw_policy))
 
 
+def die_with_parent() -> None:
+    """End this process as soon as the process that started it dies, even mid-render.
+
+    Linux: the kernel sends SIGKILL on the parent's death (``PR_SET_PDEATHSIG``).
+    Everywhere: a thread checks the parent's pid every second, as a fallback.
+    """
+    import multiprocessing
+
+    parent = multiprocessing.parent_process()
+    parent_pid = parent.pid if parent is not None else os.getppid()
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="talkinghead-parent-watch", daemon=True).start()
+
+
+def verify_video(path: Path) -> None:
+    """Raise RenderError unless ``path`` is a non-empty MP4 whose video decodes."""
+    import av
+
+    from talkinghead.errors import RenderError
+
+    try:
+        if path.stat().st_size == 0:
+            raise RenderError("the encoder wrote an empty video file")
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise RenderError("the encoded file has no video stream")
+            next(container.decode(video=0))
+    except (OSError, av.error.FFmpegError, StopIteration) as exc:
+        raise RenderError(f"the encoded video cannot be read back ({type(exc).__name__})") \
+            from exc
+
+
 def make_detector(nsfw_policy: str, nsfw_threshold: float) -> Any:
     """The nudity detector for ``nsfw_policy``, or None when the check is off."""
     if nsfw_policy == "off":
@@ -66,8 +119,13 @@ def run_task(task: Task, *, index: int, report: Callable[[Progress], None], dete
     """Render one task to ``task.output_path``; the outcome, success or error, as ``Done``.
 
     ``report`` receives throttled ``Progress`` events. Input errors and bugs become
-    a ``Done`` with an error; exceptions of the ``passthrough`` types (a time limit
-    the caller enforces) propagate. The video appears at ``output_path`` only whole.
+    a ``Done`` with an error (never naming a path on this machine); exceptions of the
+    ``passthrough`` types (a time limit the caller enforces) propagate.
+
+    The video is written to a file of this attempt's own
+    (``<output>.<pid>-<random>.part``), read back to check it decodes, and only
+    then renamed to ``output_path`` (atomic): the video appears there only whole,
+    and two renders of one job never write the same file.
     """
     from talkinghead.config import Options
     from talkinghead.errors import TalkingHeadError
@@ -83,22 +141,36 @@ def run_task(task: Task, *, index: int, report: Callable[[Progress], None], dete
             last[0] = now
             report(Progress(index, task.job_id, done, total))
 
+    partial = Path(f"{task.output_path}.{os.getpid()}-{secrets.token_hex(4)}.part")
     try:
         if detector is not None:
             has_nsfw = _check_nsfw(task, detector, nsfw_policy)
-        partial = Path(task.output_path + ".part")
         render_video(task.image_path, task.audio_path, partial, Options(**task.options),
                      progress=progress)
+        verify_video(partial)
         os.replace(partial, task.output_path)
     except passthrough:
         raise
     except TalkingHeadError as exc:
-        return Done(index, task.job_id, _ms(started), has_nsfw, exc.message, exc.code)
+        return Done(index, task.job_id, _ms(started), has_nsfw, _scrub(exc.message, task),
+                    exc.code)
     except Exception as exc:  # a bug, not the input: report it, keep the worker alive
+        traceback.print_exc(file=sys.stderr)  # the server's log has the details
         return Done(index, task.job_id, _ms(started), has_nsfw,
-                    f"internal error while rendering ({type(exc).__name__}: {exc}); "
+                    f"internal error while rendering ({type(exc).__name__}); "
                     "please report it", "render_failed")
+    finally:
+        partial.unlink(missing_ok=True)
     return Done(index, task.job_id, _ms(started), has_nsfw)
+
+
+def _scrub(message: str, task: Task) -> str:
+    """``message`` without the folders of this machine's input and output files."""
+    for path in (task.image_path, task.audio_path, task.output_path):
+        folder = os.path.dirname(path)
+        if folder:
+            message = message.replace(folder + os.sep, "")
+    return message
 
 
 def _check_nsfw(task: Task, detector: Any, nsfw_policy: str) -> bool:
