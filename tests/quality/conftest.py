@@ -13,16 +13,20 @@ import wave
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
-from talkinghead.analysis.face import person_mask
+from talkinghead.analysis.face import find_face, person_mask
 from talkinghead.encode import write_mp4
 from talkinghead.inputs import AudioClip, load_audio
 from talkinghead.quality import lipsync
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+#: camera.png: scikit-image's "camera" picture (CC0, by Lav Varshney), a man at a tripod
+#: with both forearms in view: the one picture here in which the pose model sees an arm.
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 FPS = 25
 CLIP_S = 3.2
 
@@ -139,3 +143,47 @@ def espeak() -> Callable[[str, Path], Path]:
 @pytest.fixture(scope="session")
 def encode_video() -> Callable[[Path, Iterable[np.ndarray], AudioClip, int], Path]:
     return encode
+
+
+def silence(n_frames: int) -> AudioClip:
+    """A silent clip exactly as long as ``n_frames`` frames."""
+    return AudioClip(samples=np.zeros((n_frames * 16_000 // FPS, 1), np.float32),
+                     sample_rate_hz=16_000, name="silence")
+
+
+def shifted(rgb: np.ndarray, dx: float = 0.0, dy: float = 0.0, roll_deg: float = 0.0,
+            centre: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """``rgb`` turned by ``roll_deg`` about ``centre`` (clockwise on screen for
+    positive angles), then moved by (dx, dy) pixels; edges repeated."""
+    matrix = cv2.getRotationMatrix2D(centre, -roll_deg, 1.0)
+    matrix[:, 2] += (dx, dy)
+    return cv2.warpAffine(rgb, matrix, rgb.shape[1::-1], flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+@pytest.fixture(scope="session")
+def arm_picture() -> np.ndarray:
+    """The camera picture at 320x320, RGB: the person's right arm is seen by the pose model."""
+    gray = np.asarray(Image.open(FIXTURES / "camera.png").convert("L"))
+    small = cv2.resize(gray, (320, 320), interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(np.repeat(small[..., None], 3, axis=2))
+
+
+ROLL_DEG = 6.0
+N_ROLL = 50
+NO_FACE = (0, 1, 2, 30, 31)  # grey frames: no face before frame 3, lost at 30-31
+
+
+@pytest.fixture(scope="session")
+def rolling_video(workdir: Path, portrait: tuple[Path, np.ndarray]) -> tuple[Path, np.ndarray]:
+    """The portrait turned in the picture plane by 6 sin(t) degrees about the face's
+    middle, two seconds, with grey frames (no face) at the start and in the middle.
+    Returns the video and the roll of each frame that shows the face."""
+    rgb = portrait[1]
+    centre = tuple(float(v) for v in find_face(rgb).points[:, :2].mean(axis=0))
+    roll = ROLL_DEG * np.sin(2 * np.pi * np.arange(N_ROLL) / N_ROLL)
+    frames = [shifted(rgb, roll_deg=r, centre=centre) for r in roll]
+    for k in NO_FACE:
+        frames[k] = np.full_like(rgb, 128)
+    path = encode(workdir / "rolling.mp4", frames, silence(N_ROLL), N_ROLL)
+    return path, np.delete(roll, NO_FACE)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from talkinghead.quality import motion
+from tests.quality.conftest import N_ROLL, NO_FACE
 
 
 def _rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
@@ -53,3 +55,38 @@ def test_jitter_grows_with_frame_to_frame_noise(static_eval) -> None:
     noisy = smooth + np.random.default_rng(0).normal(0, 1.0, smooth.shape)
     assert motion.jitter_pct(smooth, reference) < 0.05
     assert motion.jitter_pct(noisy, reference) > 5 * motion.jitter_pct(smooth, reference) + 0.3
+
+
+def test_percentile_range_leaves_out_lost_frames_and_a_stray_one() -> None:
+    t = np.arange(200)
+    angles = np.stack([5.0 * np.sin(2 * np.pi * t / 50), np.zeros(200), np.zeros(200)], axis=1)
+    expected = np.ptp(np.percentile(angles[:, 0], [5, 95]))
+    angles[::10] = np.nan  # the face lost in one frame of ten
+    angles[7] = [40.0, -30.0, 25.0]  # one frame where the mesh went wrong
+    robust = motion.percentile_range(angles)
+    assert abs(robust[0] - expected) < 0.3
+    assert np.allclose(robust[1:], 0.0)
+    assert np.nanmax(angles[:, 0]) - np.nanmin(angles[:, 0]) > 40  # what max-min would say
+    assert np.allclose(motion.percentile_range(np.full((5, 3), np.nan)), 0.0)
+
+
+def test_a_rolling_head_gives_its_known_p5_p95_range_despite_lost_frames(rolling_video) -> None:
+    from talkinghead.quality.clip import measure_clip
+
+    path, roll = rolling_video
+    clip = measure_clip(path)
+    assert clip.reference_frame == 3
+    assert clip.face_found_share == pytest.approx(1 - len(NO_FACE) / N_ROLL)
+    m = clip.motion
+    expected = float(np.ptp(np.percentile(roll, [5, 95])))  # about 11.6 degrees
+    assert abs(m.roll_p5_p95_deg - expected) < 0.6
+    assert abs(m.roll_range_deg - np.ptp(roll)) < 0.8
+    assert m.roll_p5_p95_deg <= m.roll_range_deg
+    assert m.yaw_p5_p95_deg < 1.0 and m.pitch_p5_p95_deg < 1.0
+    assert any("first face in frame 3" in note for note in clip.notes)
+    assert any("no face found in 5 of 50 frames" in note for note in clip.notes)
+
+
+def test_the_static_video_has_near_zero_p5_p95_ranges(static_eval) -> None:
+    m = static_eval.motion
+    assert max(m.yaw_p5_p95_deg, m.pitch_p5_p95_deg, m.roll_p5_p95_deg) < 0.5

@@ -99,3 +99,54 @@ def test_suite_renders_and_evaluates_each_pair(portrait, clip, tmp_path: Path) -
     assert (out / "reports" / "face__speech.html").is_file()
     table = (out / "results.md").read_text()
     assert "| face__speech |" in table and "| **median** |" in table
+
+
+def test_cli_eval_motion_prints_and_writes_only_motion_figures(rolling_video, tmp_path: Path,
+                                                               capsys) -> None:
+    out = tmp_path / "motion.json"
+    assert main(["eval", "--motion", str(rolling_video[0]), "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "reference frame 3" in printed and "head roll, 5-95 percentile range" in printed
+    assert "note: wrists: no arms visible" in printed
+    assert "lips" not in printed and "identity" not in printed
+    figures = json.loads(out.read_text())
+    assert sorted(figures) == ["arms", "face_found_share", "format", "inputs", "motion", "notes",
+                               "reference_frame"]
+    assert figures["motion"]["roll_p5_p95_deg"] > 10 and figures["motion"]["roll_range_deg"] > 10
+    assert figures["arms"]["note"] == "no arms visible"
+    assert figures["arms"]["wrist_range_sw_max"] is None and figures["format"]["fps"] == 25.0
+
+
+def test_cli_eval_motion_errors_are_one_line_and_exit_2(portrait, clip, workdir: Path,
+                                                      rolling_video, capsys) -> None:
+    from tests.quality.conftest import encode, silence
+
+    blank = encode(workdir / "blank.mp4", [np.full((64, 64, 3), 128, np.uint8)] * 5,
+                   silence(5), 5)
+    cases = [
+        ([str(portrait[0])], "a still image (png), not a video"),
+        ([str(clip[0])], "has no video stream"),
+        ([str(blank)], "no face found in any of its 5 frames"),
+        ([str(rolling_video[0]), "--report", "r.html"], "takes only --json and -q, not --report"),
+        ([str(rolling_video[0]), str(portrait[0])], "not PORTRAIT AUDIO VIDEO"),
+    ]
+    for args, message in cases:
+        assert main(["eval", "--motion", *args]) == 2, args
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+
+
+def test_suite_tables_have_the_robust_pose_and_wrist_columns(tmp_path: Path) -> None:
+    figures = {"motion": {"yaw_p5_p95_deg": 3.0, "pitch_p5_p95_deg": 2.0, "roll_p5_p95_deg": 1.0},
+               "arms": {"wrist_range_sw_max": 0.25, "arms_found_share": 0.9}}
+    results = [suite.PairResult(Path("a.png"), Path("s.wav"), figures, 1.0),
+               suite.PairResult(Path("b.png"), Path("s.wav"), {"arms": {}}, 1.0)]
+    rows = suite.table_rows(results)
+    assert (rows[0]["yaw_p5_p95"], rows[0]["pitch_p5_p95"], rows[0]["roll_p5_p95"]) == (3, 2, 1)
+    assert rows[0]["wrist_range_sw_max"] == 0.25 and rows[0]["arms_found"] == 0.9
+    assert rows[1]["wrist_range_sw_max"] is None and rows[-1]["wrist_range_sw_max"] == 0.25
+    md, csv_path = suite.write_tables(results, tmp_path, command="x")
+    header = csv_path.read_text().splitlines()[0]
+    for column in ("yaw_p5_p95", "pitch_p5_p95", "roll_p5_p95", "wrist_range_sw_max",
+                   "arms_found"):
+        assert column in header and f" {column} |" in md.read_text()

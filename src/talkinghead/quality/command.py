@@ -11,7 +11,10 @@ from talkinghead.errors import OptionsError
 
 
 def run(args: argparse.Namespace) -> int:
-    """Evaluate one video, or with ``--suite`` render and evaluate a folder matrix."""
+    """Evaluate one video, or with ``--suite`` render and evaluate a folder matrix, or with
+    ``--motion`` measure only how much the person in a video moves."""
+    if args.motion is not None:
+        return _motion(args)
     if args.suite:
         if args.inputs:
             raise OptionsError("eval --suite takes IMAGES_DIR AUDIO_DIR only, "
@@ -50,3 +53,20 @@ def _suite(args: argparse.Namespace) -> int:
         print(f"tables: {md_path}, {csv_path}; reports in {args.out / 'reports'}",
               file=sys.stderr)
     return 0 if any(r.error is None for r in results) else 1
+
+
+def _motion(args: argparse.Namespace) -> int:
+    others = [flag for flag, given in (("PORTRAIT AUDIO VIDEO", args.inputs),
+                                       ("--suite", args.suite), ("--report", args.report),
+                                       ("--text", args.text)) if given]
+    if others:
+        raise OptionsError(f"eval --motion VIDEO takes only --json and -q, not {others[0]}")
+    from talkinghead.quality.clip import measure_clip
+    from talkinghead.quality.report import motion_summary_lines, write_figures
+
+    clip = measure_clip(Path(args.motion))
+    if args.json:
+        write_figures(clip.figures(), args.json)
+    if not args.quiet:
+        print("\n".join(motion_summary_lines(clip)))
+    return 0

@@ -9,7 +9,7 @@ import numpy as np
 
 from talkinghead.errors import TalkingHeadError
 from talkinghead.inputs import AudioClip, Source, load_audio, load_portrait
-from talkinghead.quality import background, identity, image_quality, lipsync, motion, phones
+from talkinghead.quality import background, identity, image_quality, lipsync, motion, phones, pose
 from talkinghead.quality.scan import Reference, Scan, prepare_reference, scan_frames
 from talkinghead.quality.video import VideoInfo, audio_lag_ms, iter_frames, probe_video
 from talkinghead.speech import analyse_speech
@@ -37,7 +37,9 @@ class FormatFacts:
 
 @dataclass(frozen=True)
 class Series:
-    """Per-frame curves behind the plots (all length n_frames, NaN where no face)."""
+    """Per-frame curves behind the plots (all length n_frames, NaN where no face),
+    and the wrists' distance from their median position (shoulder widths, NaN where
+    not measured) on the frames the pose ran on."""
 
     opening: np.ndarray
     envelope: np.ndarray
@@ -47,6 +49,8 @@ class Series:
     background_diff: np.ndarray
     lags: np.ndarray
     lag_r: np.ndarray
+    pose_frames: np.ndarray
+    wrist_offsets_sw: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class Evaluation:
     identity: identity.Identity
     background: background.Background
     motion: motion.Motion
+    arms: pose.Arms
     image_quality: image_quality.ImageQuality | None
     alignment: phones.Alignment | None
     phones: phones.PhoneFigures | None
@@ -78,6 +83,7 @@ class Evaluation:
             "format": asdict(self.format), "face_found_share": self.face_found_share,
             "lipsync": asdict(self.lipsync), "identity": asdict(self.identity),
             "background": asdict(self.background), "motion": asdict(self.motion),
+            "arms": asdict(self.arms),
             "image_quality": asdict(self.image_quality) if self.image_quality else None,
             "phones": asdict(self.phones) if self.phones else None,
             "notes": list(self.notes),
@@ -85,7 +91,7 @@ class Evaluation:
         if self.alignment is not None:
             out["alignment"] = {"words": self.alignment.words, "problem": self.alignment.problem,
                                 "n_phones": len(self.alignment.phones)}
-        return _rounded(out)
+        return rounded(out)
 
 
 def evaluate(portrait: Source, audio: Source, video: Path, *,
@@ -102,13 +108,19 @@ def evaluate(portrait: Source, audio: Source, video: Path, *,
     estimate = info.n_frames_hint or max(1, int(round(info.duration_s * info.fps)))
     contact, ident, mouths = (_spread(estimate, k)
                               for k in (CONTACT_FRAMES, IDENTITY_FRAMES, MOUTH_FRAMES))
-    scan = scan_frames(iter_frames(Path(video)), reference, sample_idx=set(contact) | set(ident),
+    poses: list[tuple[int, np.ndarray]] = []
+    frames = pose.tee_pose(iter_frames(Path(video)), pose.pose_step(info.fps), poses)
+    scan = scan_frames(frames, reference, sample_idx=set(contact) | set(ident),
                        mouth_idx=set(mouths))
     if scan.n_frames == 0:
         raise TalkingHeadError(f"{video}: the video has no frames")
     found = scan.face_found
     if not found.all():
         notes.append(f"no face found in {int((~found).sum())} of {scan.n_frames} frames")
+    track = pose.as_track(poses, (info.width, info.height))
+    arms = pose.measure_arms(pose.detect_pose(reference.rgb), track)
+    if arms.note:
+        notes.append(f"wrists: {arms.note}")
 
     fps = info.fps
     mono = clip.mono(RATE_HZ)
@@ -142,12 +154,13 @@ def evaluate(portrait: Source, audio: Source, video: Path, *,
         lipsync=lipsync.measure_lipsync(opening, envelope, voice, fps),
         identity=identity_figs,
         background=background.summarise(scan.background_diff, reference.background),
-        motion=motion.measure_motion(scan.points, reference.points, fps),
+        motion=motion.measure_motion(scan.points, reference.points, fps), arms=arms,
         image_quality=quality, alignment=alignment, phones=phone_figs,
         series=Series(opening=opening, envelope=envelope, voice_activity=voice,
                       angles_deg=motion.head_angles(scan.points, reference.points),
                       eye_openness=motion.eye_openness(scan.points),
-                      background_diff=scan.background_diff, lags=lags, lag_r=lag_r),
+                      background_diff=scan.background_diff, lags=lags, lag_r=lag_r,
+                      pose_frames=track.frames, wrist_offsets_sw=pose.wrist_series(track, arms)),
         reference=reference, scan=scan, contact_frames=contact, notes=notes,
     )
 
@@ -204,11 +217,12 @@ def _face_crop(points: np.ndarray, shape: tuple[int, ...]) -> tuple[int, int, in
             int(min(width, x1 + pad)), int(min(height, y1 + pad)))
 
 
-def _rounded(value: object) -> object:
+def rounded(value: object) -> object:
+    """``value`` with floats to 4 decimals and NaN or infinity as None, through dicts and lists."""
     if isinstance(value, float):
         return None if not np.isfinite(value) else round(value, 4)
     if isinstance(value, dict):
-        return {k: _rounded(v) for k, v in value.items()}
+        return {k: rounded(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_rounded(v) for v in value]
+        return [rounded(v) for v in value]
     return value

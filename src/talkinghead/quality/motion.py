@@ -16,6 +16,8 @@ from scipy.signal import find_peaks
 from talkinghead.analysis import landmarks as lm
 from talkinghead.quality.lipsync import eye_distance
 
+#: Percentiles of the robust pose range: a few wrong or missing frames do not widen it.
+RANGE_PERCENTILES = (5.0, 95.0)
 #: Jitter is what a Gaussian of this many frames does not explain.
 JITTER_SIGMA_FRAMES = 1.5
 #: A blink: a dip in eye openness at least this share of the clip's median
@@ -28,12 +30,16 @@ MAX_BLINK_S = 0.6
 
 @dataclass(frozen=True)
 class Motion:
-    """Head pose ranges (max - min) and standard deviations in degrees; jitter in
-    % of the eye-corner distance; blinks counted from eye openness."""
+    """Head pose ranges (max - min, and 5th to 95th percentile) and standard
+    deviations in degrees, over the frames with a face; jitter in % of the
+    eye-corner distance; blinks counted from eye openness."""
 
     yaw_range_deg: float
     pitch_range_deg: float
     roll_range_deg: float
+    yaw_p5_p95_deg: float
+    pitch_p5_p95_deg: float
+    roll_p5_p95_deg: float
     yaw_std_deg: float
     pitch_std_deg: float
     roll_std_deg: float
@@ -117,16 +123,30 @@ def blink_frames(openness: np.ndarray, fps: float) -> np.ndarray:
     return dips
 
 
+def percentile_range(values: np.ndarray, percentiles: tuple[float, float] = RANGE_PERCENTILES
+                     ) -> np.ndarray:
+    """Per column of (n, k) ``values``: the spread between two percentiles, NaN rows
+    left out; zeros when no row is finite."""
+    ok = np.isfinite(values).all(axis=1)
+    if not ok.any():
+        return np.zeros(values.shape[1])
+    low, high = np.percentile(values[ok], percentiles, axis=0)
+    return high - low
+
+
 def measure_motion(points: np.ndarray, reference: np.ndarray, fps: float) -> Motion:
     """All motion figures from (n, 478, 3) points (NaN rows: no face)."""
     angles = head_angles(points, reference)
     ok = np.isfinite(angles[:, 0])
     rng = np.ptp(angles[ok], axis=0) if ok.any() else np.zeros(3)
+    robust = percentile_range(angles)
     std = angles[ok].std(axis=0) if ok.any() else np.zeros(3)
     blinks = len(blink_frames(eye_openness(points), fps))
     minutes = len(points) / fps / 60.0
     return Motion(
         yaw_range_deg=float(rng[0]), pitch_range_deg=float(rng[1]), roll_range_deg=float(rng[2]),
+        yaw_p5_p95_deg=float(robust[0]), pitch_p5_p95_deg=float(robust[1]),
+        roll_p5_p95_deg=float(robust[2]),
         yaw_std_deg=float(std[0]), pitch_std_deg=float(std[1]), roll_std_deg=float(std[2]),
         jitter_pct=jitter_pct(points, reference), blinks=blinks,
         blinks_per_min=blinks / minutes if minutes > 0 else 0.0,

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from talkinghead.quality import lipsync, motion  # noqa: E402
+from talkinghead.quality import lipsync, motion, pose  # noqa: E402
 from talkinghead.quality.evaluate import Evaluation  # noqa: E402
 from talkinghead.quality.phones import BILABIALS, OPEN_VOWELS  # noqa: E402
 
@@ -129,29 +129,52 @@ def lipsync_plot(ev: Evaluation) -> bytes:
 
 
 def motion_plot(ev: Evaluation) -> bytes:
-    """Head yaw, pitch and roll over time, and eye openness with the blink threshold."""
+    """Head yaw, pitch and roll over time, eye openness with the blinks found, and the
+    wrists' distance from their median position."""
     s, fps = ev.series, ev.format.fps
     t = np.arange(len(s.opening)) / fps
-    fig, (pose_ax, eye_ax) = plt.subplots(2, 1, figsize=(13, 5), sharex=True)
+    fig, (pose_ax, eye_ax, wrist_ax) = plt.subplots(3, 1, figsize=(13, 7.2), sharex=True)
     for k, (name, colour) in enumerate(zip(("yaw", "pitch", "roll"),
                                            ("#1f5fa8", "#e07b00", "#2e9e44"), strict=True)):
         pose_ax.plot(t, s.angles_deg[:, k], color=colour, lw=1.2, label=name)
     pose_ax.set_ylabel("degrees vs source")
     m = ev.motion
-    pose_ax.set_title(f"head pose: range yaw {m.yaw_range_deg:.1f}, pitch {m.pitch_range_deg:.1f}, "
-                      f"roll {m.roll_range_deg:.1f} deg; jitter {m.jitter_pct:.2f}% of eye "
-                      "distance", fontsize=11)
+    pose_ax.set_title(f"head pose: 5-95% range yaw {m.yaw_p5_p95_deg:.1f}, pitch "
+                      f"{m.pitch_p5_p95_deg:.1f}, roll {m.roll_p5_p95_deg:.1f} deg (max-min "
+                      f"{m.yaw_range_deg:.1f}, {m.pitch_range_deg:.1f}, {m.roll_range_deg:.1f}); "
+                      f"jitter {m.jitter_pct:.2f}% of eye distance", fontsize=11)
     pose_ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8)  # off the curves
     eye_ax.plot(t, s.eye_openness, color="black", lw=1.1, label="eye openness")
     dips = motion.blink_frames(s.eye_openness, fps)
     eye_ax.plot(t[dips], s.eye_openness[dips], "v", color="#c0392b", label="blink")
     eye_ax.set_ylabel("lid gap / eye width")
-    eye_ax.set_xlabel("time (s)")
     eye_ax.set_title(f"blinks: {m.blinks} ({m.blinks_per_min:.1f} per minute)", fontsize=11)
     eye_ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8)
-    eye_ax.set_xlim(0, max(t[-1], 1 / fps))
+    _wrist_panel(wrist_ax, s.pose_frames / fps, s.wrist_offsets_sw, ev.arms)
+    wrist_ax.set_xlabel("time (s)")
+    wrist_ax.set_xlim(0, max(t[-1], 1 / fps))
     fig.tight_layout()
     return _png(fig)
+
+
+def _wrist_panel(ax: plt.Axes, t: np.ndarray, offsets: np.ndarray, arms: pose.Arms) -> None:
+    """Each measured wrist's distance from its median position, in shoulder widths."""
+    if arms.wrist_range_sw_max is None:
+        ax.text(0.5, 0.5, f"wrists not measured: {arms.note}", transform=ax.transAxes,
+                ha="center", va="center", color=SILENCE_COLOUR)
+        ax.set_yticks([])
+    for k, (side, colour) in enumerate(zip(pose.ARMS, ("#6a3d9a", "#c0392b"), strict=True)):
+        if np.isfinite(offsets[:, k]).any():
+            ax.plot(t, offsets[:, k], color=colour, lw=1.1, marker=".", ms=3,
+                    label=f"{side} wrist")
+    if arms.wrist_range_sw_max is not None:
+        ax.set_ylabel("from median (shoulder w.)")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8)
+    title = "wrists" if arms.wrist_range_sw_max is None else (
+        f"wrists: range (95th percentile) up to {arms.wrist_range_sw_max:.2f} shoulder widths, "
+        f"path up to {arms.wrist_path_sw_max:.1f}; arms found in {arms.arms_found_share:.0%} "
+        f"of the frames measured (pose every {arms.pose_step_frames} frames)")
+    ax.set_title(title, fontsize=11)
 
 
 def _shade(ax: plt.Axes, t: np.ndarray, mask: np.ndarray, colour: str, label: str) -> None:

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from talkinghead.quality import plots
+from talkinghead.quality.clip import ClipMotion
 from talkinghead.quality.evaluate import Evaluation
 
 #: (section, key, label, what good looks like)
@@ -30,8 +31,21 @@ ROWS: list[tuple[str, str, str, str]] = [
     ("motion", "yaw_range_deg", "head yaw range (deg)", "a few degrees; 0: frozen head"),
     ("motion", "pitch_range_deg", "head pitch range (deg)", "a few degrees"),
     ("motion", "roll_range_deg", "head roll range (deg)", "a few degrees"),
+    ("motion", "yaw_p5_p95_deg", "head yaw, 5-95 percentile range (deg)",
+     "as a real speaker's (eval --motion on real footage)"),
+    ("motion", "pitch_p5_p95_deg", "head pitch, 5-95 percentile range (deg)", "as above"),
+    ("motion", "roll_p5_p95_deg", "head roll, 5-95 percentile range (deg)", "as above"),
     ("motion", "jitter_pct", "landmark jitter (% eye distance)", "low: under ~0.5"),
     ("motion", "blinks_per_min", "blinks per minute", "people: about 10-20"),
+    ("arms", "arms_visible", "arms seen in the source (person's side)", ""),
+    ("arms", "shoulder_width_px", "shoulder width (px, median)", ""),
+    ("arms", "left_wrist_range_sw", "left wrist range (shoulder widths)",
+     "0: a still hand; compare with real footage"),
+    ("arms", "right_wrist_range_sw", "right wrist range (shoulder widths)", "as above"),
+    ("arms", "wrist_range_sw_max", "wrist range, larger of the two", "as above"),
+    ("arms", "left_wrist_path_sw", "left wrist path (shoulder widths)", "as above"),
+    ("arms", "right_wrist_path_sw", "right wrist path (shoulder widths)", "as above"),
+    ("arms", "arms_found_share", "frames where those arms are still found", "near 1"),
     ("image_quality", "source_brisque", "BRISQUE, source", "lower is better"),
     ("image_quality", "frames_brisque", "BRISQUE, frames", "close to the source"),
     ("image_quality", "source_face_brisque", "BRISQUE, source face region", "lower is better"),
@@ -54,8 +68,7 @@ img{max-width:100%;border:1px solid #ccc;margin:.5em 0}.muted{color:#777}code{fo
 
 def write_json(ev: Evaluation, path: Path) -> None:
     """Write the figures as JSON."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(ev.figures(), indent=2) + "\n")
+    write_figures(ev.figures(), path)
 
 
 def write_report(ev: Evaluation, path: Path) -> list[Path]:
@@ -106,17 +119,44 @@ def summary_lines(ev: Evaluation) -> list[str]:
     figures = ev.figures()
     lines = [f"{ev.video}: {ev.format.n_frames} frames at {ev.format.fps:g} fps, face found in "
              f"{ev.face_found_share:.0%}"]
+    lines.extend(_figure_lines(figures))
+    lines.extend(f"  note: {n}" for n in ev.notes)
+    return lines
+
+
+def motion_summary_lines(clip: ClipMotion) -> list[str]:
+    """``eval --motion``'s plain-text summary: the head, blink and wrist figures."""
+    figures = clip.figures()
+    lines = [f"{clip.video}: {clip.n_frames} frames at {clip.fps:g} fps, face found in "
+             f"{clip.face_found_share:.0%}, reference frame {clip.reference_frame}"]
+    lines.extend(_figure_lines(figures, sections={"motion", "arms"}))
+    lines.extend(f"  note: {n}" for n in clip.notes)
+    return lines
+
+
+def write_figures(figures: dict[str, object], path: Path) -> None:
+    """Write already JSON-ready figures (``ClipMotion.figures()``, say) to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+def _figure_lines(figures: dict[str, object], *, sections: set[str] | None = None) -> list[str]:
+    """One line per figure of ROWS present in ``figures`` (in ``sections`` when given)."""
+    lines = []
     for section, key, label, _ in ROWS:
         values = figures.get(section)
+        if sections is not None and section not in sections:
+            continue
         if isinstance(values, dict) and values.get(key) is not None:
             lines.append(f"  {label:<44} {_fmt(values.get(key))}")
-    lines.extend(f"  note: {n}" for n in ev.notes)
     return lines
 
 
 def _fmt(value: object) -> str:
     if value is None:
         return "-"
+    if isinstance(value, list | tuple):
+        return html.escape(", ".join(str(v) for v in value) or "none")
     if isinstance(value, float):
         return f"{value:.3g}" if abs(value) < 10 else f"{value:.1f}"
     return html.escape(str(value))

@@ -73,12 +73,17 @@ def prepare_reference(portrait_rgb: np.ndarray, width: int, height: int, *,
         rgb = cv2.resize(portrait_rgb, (width, height),
                          interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
     points = find_face(rgb, name=name).points
+    return Reference(rgb=rgb, points=points, background=background_mask(person_mask(rgb)),
+                     search_box=search_box(points, width, height), resized=resized)
+
+
+def search_box(points: np.ndarray, width: int, height: int) -> tuple[int, int, int, int]:
+    """The face's box (from its (478, 3) points) grown by SEARCH_MARGIN of its size,
+    within the ``width`` x ``height`` image: where the next frame's face is looked for."""
     (x0, y0), (x1, y1) = points[:, :2].min(axis=0), points[:, :2].max(axis=0)
     margin = SEARCH_MARGIN * max(x1 - x0, y1 - y0)
-    box = (int(max(0, x0 - margin)), int(max(0, y0 - margin)),
-           int(min(width, x1 + margin)), int(min(height, y1 + margin)))
-    return Reference(rgb=rgb, points=points, background=background_mask(person_mask(rgb)),
-                     search_box=box, resized=resized)
+    return (int(max(0, x0 - margin)), int(max(0, y0 - margin)),
+            int(min(width, x1 + margin)), int(min(height, y1 + margin)))
 
 
 def frame_landmarks(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray | None:

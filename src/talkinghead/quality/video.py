@@ -39,6 +39,9 @@ def probe_video(path: Path) -> VideoInfo:
     with container:
         if not container.streams.video:
             raise InputError(f"{path}: the file has no video stream")
+        if container.format.name.endswith("_pipe") or container.format.name == "image2":
+            raise InputError(f"{path}: a still image ({container.format.name.removesuffix('_pipe')}"
+                             "), not a video")
         video = container.streams.video[0]
         audio = container.streams.audio[0] if container.streams.audio else None
         fps = float(video.average_rate or video.guessed_rate or 0)
