@@ -21,7 +21,8 @@ def run(args: argparse.Namespace) -> int:
                                "not PORTRAIT AUDIO VIDEO as well")
         return _suite(args)
     if len(args.inputs) != 3:
-        raise OptionsError("eval needs PORTRAIT AUDIO VIDEO (or --suite IMAGES_DIR AUDIO_DIR)")
+        raise OptionsError("eval needs PORTRAIT AUDIO VIDEO (or --suite IMAGES_DIR AUDIO_DIR, "
+                           "or --motion VIDEO)")
     from talkinghead.quality.evaluate import evaluate
     from talkinghead.quality.report import summary_lines, write_json, write_report
 
