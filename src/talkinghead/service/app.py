@@ -105,9 +105,13 @@ def _add_routes(app: FastAPI, service: Service) -> None:
 
     @app.get("/api/v3/webhook/secret")
     async def webhook_secret(authorization: Auth = None) -> dict[str, Any]:
-        """The secret that signs webhooks (HMAC-SHA256 key: the part after ``whsec_``)."""
-        service.keys.owner(authorization)
-        return {"code": 200, "message": "success", "data": {"secret": service.webhook_secret}}
+        """This key's webhook secret (HMAC-SHA256 key: the part after ``whsec_``).
+
+        Each API key has its own; webhooks of tasks submitted with a key are signed with it.
+        """
+        owner = service.keys.owner(authorization)
+        return {"code": 200, "message": "success",
+                "data": {"secret": service.webhook_secret(owner)}}
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:

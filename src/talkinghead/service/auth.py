@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import os
@@ -16,6 +17,17 @@ from talkinghead.service.errors import AuthError
 def owner_id(key: str) -> str:
     """A stable, non-secret id for an API key (jobs are visible to their owner only)."""
     return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def webhook_secret_for(master: str, owner: str) -> str:
+    """The webhook secret of one API key: HMAC-SHA256 of its owner id under the master secret.
+
+    Each key gets its own, so one tenant cannot sign webhooks another's receiver accepts;
+    the operator (who has the master secret) can recompute any key's secret offline.
+    """
+    key = master.removeprefix("whsec_").encode()
+    digest = hmac.new(key, f"talkinghead webhook secret\n{owner}".encode(), hashlib.sha256)
+    return "whsec_" + base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")
 
 
 class ApiKeys:

@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from talkinghead.service.auth import ApiKeys, UrlSigner, stored_secret
+from talkinghead.service.auth import ApiKeys, UrlSigner, stored_secret, webhook_secret_for
 from talkinghead.service.datadir import DataDirLock
 from talkinghead.service.fetch import FetchLimits, decode_base64, fetch_url, is_url
 from talkinghead.service.jobs import Job, JobStatus, WebhookState
@@ -38,14 +38,16 @@ class Service:
             log.warning("no API keys configured (TALKINGHEAD_API_KEYS); for this run use: %s",
                         keys[0])
         self.keys = ApiKeys(keys)
-        self.webhook_secret = settings.webhook_secret or stored_secret(
+        # The master secret; each API key's webhooks are signed with a secret derived
+        # from it (webhook_secret_for), never with the master itself.
+        self._webhook_master = settings.webhook_secret or stored_secret(
             data / "webhook_secret", prefix="whsec_")
         self.signer = UrlSigner(stored_secret(data / "url_secret"), ttl_s=settings.url_ttl_s)
         self.policy = AddressPolicy(settings.fetch_allow)
         self.fetch_pool = guarded_pool(self.policy)
         self.store = SQLiteJobStore(data / "jobs.sqlite3")
         self.webhooks = WebhookSender(
-            secret=self.webhook_secret, policy=self.policy, attempts=settings.webhook_attempts,
+            policy=self.policy, attempts=settings.webhook_attempts,
             backoff_s=settings.webhook_backoff_s, timeout_s=settings.webhook_timeout_s,
             on_result=self._webhook_done)
         self.runner: JobRunner
@@ -110,11 +112,17 @@ class Service:
             error=job.error or "", timings=Timings(inference=job.inference_ms),
             progress=Progress(done=job.progress_done, total=job.progress_total))
 
+    def webhook_secret(self, owner: str) -> str:
+        """The secret that signs the webhooks of the API key whose owner id is ``owner``."""
+        return webhook_secret_for(self._webhook_master, owner)
+
     def _job_finished(self, job: Job) -> None:
         if job.webhook_url:
             payload = self.present(job).model_dump()
             payload["input"] = job.input
-            self.webhooks.send(job.id, job.webhook_url, payload)
+            # One event per job: its id is the same on every retry and after restarts.
+            self.webhooks.send(job.id, job.webhook_url, payload,
+                               secret=self.webhook_secret(job.owner), webhook_id=f"whk_{job.id}")
 
     def _webhook_done(self, job_id: str, ok: bool) -> None:
         self.store.set_webhook_state(job_id, WebhookState.DELIVERED if ok else WebhookState.FAILED)

@@ -50,8 +50,9 @@ class Settings:
     workers: rendering processes (concurrent renders).
     data_dir: SQLite job store, inputs, outputs and generated secrets live here.
     public_url: base URL clients see (behind a proxy); default: the request's own.
-    webhook_secret: HMAC key for webhooks (``whsec_`` prefix optional); default:
-        generated once and kept in ``data_dir``.
+    webhook_secret: master secret from which each API key's webhook secret is derived
+        (``auth.webhook_secret_for``; ``whsec_`` prefix optional); default: generated
+        once and kept in ``data_dir``.
     fetch_allow: networks (CIDR) that URL inputs and webhooks may reach even
         though they are private or loopback; empty refuses them all.
     retention_s: inputs, outputs and job records are deleted this long after creation.

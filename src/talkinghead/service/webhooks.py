@@ -2,11 +2,12 @@
 
 Each request carries the headers receivers of the hosted API already verify::
 
-    webhook-id: <unique id of this event; the same on every retry>
+    webhook-id: <unique id of this event; the same on every retry, and after a restart>
     webhook-timestamp: <Unix seconds when this attempt was sent>
     webhook-signature: v3,<hex HMAC-SHA256>
 
-The HMAC key is the webhook secret without its ``whsec_`` prefix (UTF-8 bytes,
+The HMAC key is the webhook secret of the API key that submitted the task
+(``auth.webhook_secret_for``), without its ``whsec_`` prefix (UTF-8 bytes,
 not base64-decoded); the signed message is ``{id}.{timestamp}.{raw body}``.
 """
 
@@ -64,16 +65,16 @@ class _Delivery:
     url: str = field(compare=False)
     body: bytes = field(compare=False)
     webhook_id: str = field(compare=False)
+    secret: str = field(compare=False, repr=False)
     attempt: int = field(default=0, compare=False)
 
 
 class WebhookSender:
     """Background threads that POST signed payloads and retry failures."""
 
-    def __init__(self, *, secret: str, policy: AddressPolicy, attempts: int = 6,
+    def __init__(self, *, policy: AddressPolicy, attempts: int = 6,
                  backoff_s: float = 2.0, timeout_s: float = 10.0, threads: int = 4,
                  on_result: Callable[[str, bool], None] = lambda job_id, ok: None) -> None:
-        self._secret = secret
         self._pool = guarded_pool(policy)
         self._attempts, self._backoff_s, self._timeout_s = attempts, backoff_s, timeout_s
         self._on_result = on_result
@@ -98,11 +99,16 @@ class WebhookSender:
             thread.join(timeout_s)
         self._pool.close()
 
-    def send(self, job_id: str, url: str, payload: dict[str, Any]) -> None:
-        """Queue ``payload`` for delivery to ``url``; returns at once."""
+    def send(self, job_id: str, url: str, payload: dict[str, Any], *, secret: str,
+             webhook_id: str | None = None) -> None:
+        """Queue ``payload`` for delivery to ``url``, signed with ``secret``; returns at once.
+
+        ``webhook_id`` names the event (receivers use it as an idempotency key); give
+        the same one when the same event is sent again after a restart.
+        """
         body = json.dumps(payload, separators=(",", ":")).encode()
         delivery = _Delivery(time.monotonic(), next(self._seq), job_id, url, body,
-                             f"whk_{uuid.uuid4().hex}")
+                             webhook_id or f"whk_{uuid.uuid4().hex}", secret)
         with self._cond:
             heapq.heappush(self._heap, delivery)
             self._cond.notify()
@@ -144,7 +150,7 @@ class WebhookSender:
                    (b"webhook-id", delivery.webhook_id.encode()),
                    (b"webhook-timestamp", str(timestamp).encode()),
                    (b"webhook-signature",
-                    sign(self._secret, delivery.webhook_id, timestamp, delivery.body).encode())]
+                    sign(delivery.secret, delivery.webhook_id, timestamp, delivery.body).encode())]
         timeouts = {k: self._timeout_s for k in ("connect", "read", "write", "pool")}
         try:
             response = self._pool.request("POST", check_url(delivery.url, "webhook"),
