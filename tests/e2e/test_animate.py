@@ -32,7 +32,9 @@ def paused_speech(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]
 def rendered(tmp_path_factory: pytest.TempPathFactory, portrait_path: Path,
              paused_speech: tuple[Path, list]) -> Path:
     out = tmp_path_factory.mktemp("video") / "out.mp4"
-    summary = render_video(portrait_path, paused_speech[0], out, Options(seed=7))
+    # Calm head: a 10-degree chin-down turn reads the toothy source's closed-lip seam
+    # as a 3% gap in the face mesh, which is not what this module tests.
+    summary = render_video(portrait_path, paused_speech[0], out, Options(seed=7, head_motion=0.5))
     assert summary.n_frames == 115  # 4.6 s at 25 fps
     return out
 

@@ -1,4 +1,4 @@
-"""Face landmarks and person mask: the only module that imports mediapipe."""
+"""Face landmarks, body pose and person mask: the only module that imports mediapipe."""
 
 from __future__ import annotations
 
@@ -50,6 +50,29 @@ def _segmenter():  # type: ignore[no-untyped-def]
     import mediapipe as mp
 
     return mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+
+
+@cache
+def _pose():  # type: ignore[no-untyped-def]
+    import mediapipe as mp
+
+    return mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1,
+                                  enable_segmentation=False, min_detection_confidence=0.5)
+
+
+def body_pose(rgb: np.ndarray) -> np.ndarray | None:
+    """mediapipe's 33 body points: (33, 3) x, y in pixels and visibility 0..1; None
+    when no person is found."""
+    try:
+        with _LOCK, _quiet_native_logs():
+            result = _pose().process(rgb)
+    except Exception as exc:
+        raise RenderError(f"pose estimation failed: {exc}") from exc
+    if result.pose_landmarks is None:
+        return None
+    height, width = rgb.shape[:2]
+    return np.array([(p.x * width, p.y * height, p.visibility)
+                     for p in result.pose_landmarks.landmark], dtype=np.float32)
 
 
 def find_face(rgb: np.ndarray, *, name: str = "the image") -> FaceLandmarks:

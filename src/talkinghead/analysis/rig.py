@@ -17,6 +17,7 @@ from scipy import sparse
 from scipy.spatial import Delaunay
 
 from talkinghead.analysis import landmarks as lm
+from talkinghead.analysis.arms import ArmLayer, arm_layer, find_arms, remove_arms
 from talkinghead.analysis.body import BodyFrame, body_frame, body_weight, person_roi
 from talkinghead.analysis.face import FaceLandmarks
 
@@ -70,8 +71,11 @@ class Rig:
 
     image: the whole source frame, (H, W, 3) uint8 RGB.
     roi: (x0, y0, x1, y1) of the moving region within ``image``.
-    roi_rgb, roi_plate: source and clean background inside the ROI, uint8 RGB.
-    roi_mask: soft person mask inside the ROI, float32 0..1.
+    roi_rgb, roi_plate: source and clean background inside the ROI, uint8 RGB
+        (with ``arms``, roi_rgb has the moving arms painted out: they are drawn
+        as a layer of their own).
+    roi_mask: soft person mask inside the ROI, float32 0..1 (arms painted out too).
+    arms: the arms that gesture, or None when the photo shows none clearly.
     control_xyz: (N, 3) control points; the first 478 are the face mesh.
     head_weight: (N,) how much each point follows the head (1 face .. 0 border).
     body_weight: (N,) how much each point breathes and sways with the body.
@@ -97,6 +101,7 @@ class Rig:
     skin_rgb: np.ndarray  # (3,) float32 typical skin colour
     source_lip_gap_px: np.ndarray  # (len(INNER_UPPER_LIP),) source opening per lip column
     source_mouth: SourceMouth | None  # the photo's own open mouth, when it shows one
+    arms: ArmLayer | None = None
 
     @property
     def n_face(self) -> int:
@@ -114,8 +119,13 @@ class Rig:
         return self.roi[2] - self.roi[0], self.roi[3] - self.roi[1]
 
 
-def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray) -> Rig:
-    """Prepare ``image`` (RGB uint8) with its landmarks and person mask for animation."""
+def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray,
+              pose: np.ndarray | None = None) -> Rig:
+    """Prepare ``image`` (RGB uint8) with its landmarks and person mask for animation.
+
+    ``pose`` (mediapipe's 33 body points, pixels and visibility) lets visible
+    arms gesture.
+    """
     height, width = image.shape[:2]
     points = face.points.astype(np.float64)
     face_h = float(np.linalg.norm(points[lm.FOREHEAD, :2] - points[lm.CHIN, :2]))
@@ -145,15 +155,23 @@ def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray) -> Rig:
     barycentric = _barycentric_matrix(control_xyz[:, :2], roi_w, roi_h, field_step)
     body_weights = body_weight(control_xyz[:, :2], body, roi_w, roi_h, 0.3 * face_h)
     control_weight = np.maximum(head_weight, body_weights)
+    arms = arm_layer(find_arms(pose, roi), roi_rgb, roi_mask, pose, roi) if pose is not None \
+        else None
+    mobility = _mobility(barycentric, control_weight, roi_w, roi_h, field_step)
+    if arms is not None:  # what a moving arm uncovers must come from the plate
+        ax0, ay0, ax1, ay1 = arms.box
+        reach = cv2.dilate(arms.mask, np.ones((9, 9), np.uint8))
+        mobility[ay0:ay1, ax0:ax1] = np.maximum(mobility[ay0:ay1, ax0:ax1], reach)
     neck_pivot = np.array([*(chin[:2] + frame.down * 0.25 * face_h), axis_depth])
     turn_order, turn_band = _turn_rows(control_xyz[:, :2], face_h)
+    body_rgb, body_mask = (roi_rgb, roi_mask) if arms is None else remove_arms(
+        roi_rgb, roi_mask, arms)
     return Rig(
         image=image,
         roi=roi,
-        roi_rgb=roi_rgb,
-        roi_plate=_clean_plate(roi_rgb, roi_mask, _mobility(barycentric, control_weight,
-                                                            roi_w, roi_h, field_step)),
-        roi_mask=roi_mask,
+        roi_rgb=body_rgb,
+        roi_plate=_clean_plate(roi_rgb, roi_mask, mobility),
+        roi_mask=body_mask,
         control_xyz=control_xyz,
         head_weight=head_weight,
         body_weight=body_weights,
@@ -167,6 +185,7 @@ def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray) -> Rig:
         skin_rgb=_skin_colour(roi_rgb, local[:, :2]),
         source_lip_gap_px=_lip_gap(local[:, :2], frame),
         source_mouth=_source_mouth(roi_rgb, local[:, :2], frame),
+        arms=arms,
     )
 
 

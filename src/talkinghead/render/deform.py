@@ -20,6 +20,9 @@ MAX_OPEN_SHARE = 0.11
 #: open mouth, so closing moves by more than the measured gap.
 CLOSING_OVERSHOOT = 1.4
 BREATH_SHARE = 0.008  # shoulder rise at a full breath, share of the visible torso
+SHRUG_SHARE = 0.06  # shoulder (and head) rise at a full shrug, share of face height
+LEAN_GROWTH = 0.012  # a full lean towards the camera grows the upper body this much
+WEIGHT_SHIFT_SHARE = 0.012  # sideways shift at a full weight shift, share of the torso
 UPPER_TEETH_SHARE = 0.022  # visible height of the upper teeth below the rest lip line
 
 
@@ -177,13 +180,18 @@ def _eye(u: np.ndarray, v: np.ndarray, du: np.ndarray, dv: np.ndarray, params: d
 
 
 def _move_body(xy: np.ndarray, rig: Rig, params: dict[str, float]) -> np.ndarray:
-    """Displacement of ``xy`` by breathing (straight up) and sway (a lean about the base)."""
-    rise = params["breath"] * BREATH_SHARE * max(rig.body.torso_px, 0.5 * rig.face.height_px)
+    """Displacement of ``xy`` by the body's motion about its base: breathing and
+    shrugs lift (straight up), sway leans, a lean towards the camera grows the
+    upper body a little, and a weight shift carries it sideways."""
+    torso = max(rig.body.torso_px, 0.5 * rig.face.height_px)
+    rise = (params["breath"] * BREATH_SHARE * torso
+            + params["shrug"] * SHRUG_SHARE * rig.face.height_px)
     angle = np.radians(params["sway_deg"])
+    grow = 1.0 + LEAN_GROWTH * params["lean"]
     rel = xy - rig.body.anchor
-    cos, sin = np.cos(angle), np.sin(angle)
+    cos, sin = np.cos(angle) * grow, np.sin(angle) * grow
     leaned = np.column_stack([rel[:, 0] * cos - rel[:, 1] * sin, rel[:, 0] * sin + rel[:, 1] * cos])
-    return leaned - rel + np.array([0.0, -rise])
+    return leaned - rel + np.array([params["weight_shift"] * WEIGHT_SHIFT_SHARE * torso, -rise])
 
 
 def _move_head(xyz: np.ndarray, rig: Rig, params: dict[str, float]) -> np.ndarray:

@@ -9,6 +9,7 @@ import numpy as np
 
 from talkinghead.analysis.rig import Rig
 from talkinghead.motion import PARAMETERS, MotionTrack
+from talkinghead.render.arms import arm_map, composite_arms
 from talkinghead.render.deform import pose_face
 from talkinghead.render.mouth import paint_mouth
 from talkinghead.render.warp import backward_map, warp
@@ -31,6 +32,10 @@ def render_frame(rig: Rig, params: dict[str, float]) -> np.ndarray:
     alpha = warp(rig.roi_mask, map_x, map_y)
     paint_mouth(person, positions[: rig.n_face], pose.upper_teeth_edge, rig.skin_rgb,
                 rig.face.height_px, params["tongue"], rig.source_mouth)
+    if rig.arms is not None:  # the arms are a layer of their own, over the body
+        moved = arm_map(rig.arms, params)
+        composite_arms(person, alpha, rig.arms, map_x, map_y,
+                       *(moved if moved is not None else (None, None)))
     frame = rig.image.copy()
     x0, y0, x1, y1 = rig.roi
     frame[y0:y1, x0:x1] = cv2.blendLinear(person, rig.roi_plate, alpha, 1.0 - alpha)

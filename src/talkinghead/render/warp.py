@@ -23,13 +23,22 @@ def backward_map(rig: Rig, displacement: np.ndarray) -> tuple[np.ndarray, np.nda
     map m solves m = x - f(m) by damped fixed-point iteration on that grid, then
     is upsampled to full size.
     """
-    width, height = rig.roi_size
     coarse_w, coarse_h = rig.field_size
     field = np.asarray(rig.barycentric @ displacement.astype(np.float32), dtype=np.float32)
-    field = field.reshape(coarse_h, coarse_w, 2)
+    return invert_field(field.reshape(coarse_h, coarse_w, 2), rig.field_step, rig.roi_size)
+
+
+def invert_field(field: np.ndarray, step: int,
+                 size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Backward map (map_x, map_y) of ``size`` (width, height) for a forward field.
+
+    ``field`` (gh, gw, 2) holds displacements at the centres of ``step``-sized
+    blocks; the map m solving m = x - f(m) is found on that grid and upsampled.
+    """
+    width, height = size
+    coarse_h, coarse_w = field.shape[:2]
     # Work on the coarse grid: positions in full-size pixels, lookups in grid cells.
     grid_x, grid_y = _pixel_grid(coarse_w, coarse_h)
-    step = rig.field_step
     full_x, full_y = (grid_x + 0.5) * step - 0.5, (grid_y + 0.5) * step - 0.5
     map_x, map_y = full_x - field[..., 0], full_y - field[..., 1]
     for _ in range(INVERSION_STEPS - 1):
@@ -37,7 +46,6 @@ def backward_map(rig: Rig, displacement: np.ndarray) -> tuple[np.ndarray, np.nda
                        cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         map_x = (1 - DAMPING) * map_x + DAMPING * (full_x - at[..., 0])
         map_y = (1 - DAMPING) * map_y + DAMPING * (full_y - at[..., 1])
-    size = (width, height)
     return (cv2.resize(map_x, size, interpolation=cv2.INTER_LINEAR),
             cv2.resize(map_y, size, interpolation=cv2.INTER_LINEAR))
 

@@ -1,0 +1,153 @@
+"""Arms the photo shows: joints, a mask of each arm, and how each pixel is carried.
+
+mediapipe's pose model gives shoulders, elbows, wrists and three points of each
+hand. An arm is animated only when its shoulder, elbow and wrist are all seen
+with confidence and lie inside the moving region. Its pixels (capsules along
+upper arm, forearm and hand, within the person mask) form a layer of their own
+that moves rigidly, part by part; the photo under it is filled from its
+surroundings so that whatever a moving arm uncovers shows body or background.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+#: mediapipe pose indices per arm (image left "l", image right "r"):
+#: shoulder, elbow, wrist, and the hand's pinky, index and thumb points.
+POSE_ARMS = {"l": (12, 14, 16, 18, 20, 22), "r": (11, 13, 15, 17, 19, 21)}
+MIN_VISIBILITY = 0.7
+#: Limb thickness as a share of shoulder width: upper arm, forearm, hand.
+LIMB_RADIUS_SHARE = (0.11, 0.1, 0.16)
+#: Joints blend over this many limb radii, so elbows bend without a crease.
+JOINT_BLEND_RADII = 0.8
+FIELD_STEP_PX = 4
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One arm's joints in ROI pixels: shoulder, elbow, wrist, hand tip; ``side``
+    is "l" or "r" (image left or right)."""
+
+    side: str
+    shoulder: np.ndarray
+    elbow: np.ndarray
+    wrist: np.ndarray
+    hand_tip: np.ndarray
+
+
+@dataclass(frozen=True)
+class ArmLayer:
+    """Everything the renderer needs to move the arms, inside ``box`` of the ROI.
+
+    rgb: (h, w, 3) uint8, the photo inside ``box``, arms included.
+    mask: (h, w) float32 0..1, the arms' pixels (feathered).
+    weights: (len(arms), 3, gh, gw) float32 on a grid every ``step`` pixels: how much
+        each pixel follows each arm's upper arm, forearm and hand (they sum to the
+        pixel's share of that arm).
+    centre_x: the body's middle (between the shoulders), ROI pixels.
+    clasped: the two hands touch (folded, clasped): both arms then move as one.
+    """
+
+    arms: tuple[Arm, ...]
+    box: tuple[int, int, int, int]
+    rgb: np.ndarray
+    mask: np.ndarray
+    weights: np.ndarray
+    step: int
+    centre_x: float
+    shoulder_width_px: float
+    clasped: bool
+
+
+def find_arms(pose: np.ndarray | None, roi: tuple[int, int, int, int]) -> tuple[Arm, ...]:
+    """The arms seen clearly in ``pose`` (33 x (x, y, visibility), image pixels)."""
+    if pose is None:
+        return ()
+    x0, y0, x1, y1 = roi
+    arms = []
+    for side, (s, e, w, *hand) in POSE_ARMS.items():
+        joints = pose[[s, e, w]]
+        inside = ((joints[:, 0] >= x0) & (joints[:, 0] < x1) & (joints[:, 1] >= y0)
+                  & (joints[:, 1] < y1)).all()
+        if not inside or joints[:, 2].min() < MIN_VISIBILITY:
+            continue
+        origin = np.array([x0, y0], np.float64)
+        shoulder, elbow, wrist = (joints[:, :2].astype(np.float64) - origin)
+        tip = pose[hand, :2].astype(np.float64).mean(axis=0) - origin
+        tip = wrist + (tip - wrist) * 2.0  # the pose's hand points stop short of the fingers
+        arms.append(Arm(side, shoulder, elbow, wrist, tip))
+    return tuple(arms)
+
+
+def arm_layer(arms: tuple[Arm, ...], roi_rgb: np.ndarray, person: np.ndarray, pose: np.ndarray,
+              roi: tuple[int, int, int, int]) -> ArmLayer | None:
+    """Mask and part weights of ``arms`` over the ROI's picture and ``person`` mask."""
+    if not arms:
+        return None
+    height, width = person.shape
+    origin = np.array(roi[:2], np.float64)
+    shoulders = pose[[11, 12], :2].astype(np.float64) - origin
+    shoulder_w = max(float(np.linalg.norm(shoulders[0] - shoulders[1])), 8.0)
+    radii = [share * shoulder_w for share in LIMB_RADIUS_SHARE]
+    # The box: every arm with room to swing about its shoulder.
+    reach = max(np.linalg.norm(a.hand_tip - a.shoulder) + np.linalg.norm(a.elbow - a.shoulder)
+                for a in arms)
+    points = np.vstack([a.shoulder for a in arms])
+    bx0, by0 = np.floor(points.min(axis=0) - reach).astype(int)
+    bx1, by1 = np.ceil(points.max(axis=0) + reach).astype(int)
+    box = (max(bx0, 0), max(by0, 0), min(bx1, width), min(by1, height))
+    x0, y0, x1, y1 = box
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    step = FIELD_STEP_PX
+    # The coarse grid at block centres, as render.warp.invert_field expects.
+    gys, gxs = np.meshgrid(y0 + (np.arange(-(-(y1 - y0) // step)) + 0.5) * step - 0.5,
+                           x0 + (np.arange(-(-(x1 - x0) // step)) + 0.5) * step - 0.5,
+                           indexing="ij")
+    masks, weights = [], []
+    for arm in arms:
+        segments = ((arm.shoulder, arm.elbow), (arm.elbow, arm.wrist), (arm.wrist, arm.hand_tip))
+        full = [_distance(xs, ys, a, b) for a, b in segments]
+        capsule = np.min([d - r for d, r in zip(full, radii, strict=True)], axis=0)
+        masks.append(np.clip(0.5 - capsule / 3.0, 0.0, 1.0))  # a 3 px feather
+        coarse = np.array([_distance(gxs, gys, a, b) for a, b in segments])
+        # Soft nearest part: weights blend over JOINT_BLEND_RADII near each joint.
+        scale = JOINT_BLEND_RADII * radii[1]
+        affinity = np.exp(-((coarse - coarse.min(axis=0)) / scale) ** 2)
+        weights.append(affinity / affinity.sum(axis=0))
+    arm_masks = np.array(masks)
+    mask = (arm_masks.max(axis=0) * (person[y0:y1, x0:x1] > 0.3)).astype(np.float32)
+    # Where arms overlap (folded hands) each carries a share of the pixel.
+    coarse = np.array([cv2.resize(m, gxs.shape[::-1], interpolation=cv2.INTER_AREA)
+                       for m in arm_masks]) + 1e-3
+    share = coarse / coarse.sum(axis=0)
+    clasped = len(arms) == 2 and float(np.linalg.norm(arms[0].wrist - arms[1].wrist)) < (
+        0.45 * shoulder_w)
+    return ArmLayer(arms=arms, box=box, rgb=np.ascontiguousarray(roi_rgb[y0:y1, x0:x1]), mask=mask,
+                    weights=(np.array(weights) * share[:, None]).astype(np.float32),
+                    step=step, centre_x=float(shoulders[:, 0].mean()),
+                    shoulder_width_px=shoulder_w, clasped=clasped)
+
+
+def remove_arms(roi_rgb: np.ndarray, roi_mask: np.ndarray,
+                layer: ArmLayer) -> tuple[np.ndarray, np.ndarray]:
+    """The ROI's picture and person mask with the arms painted out from around them."""
+    x0, y0, x1, y1 = layer.box
+    hole = cv2.dilate((layer.mask > 0.05).astype(np.uint8), np.ones((11, 11), np.uint8))
+    rgb = roi_rgb.copy()
+    rgb[y0:y1, x0:x1] = cv2.inpaint(np.ascontiguousarray(roi_rgb[y0:y1, x0:x1]), hole, 7,
+                                    cv2.INPAINT_TELEA)
+    mask = roi_mask.copy()
+    person = np.clip(roi_mask[y0:y1, x0:x1] * 255, 0, 255).astype(np.uint8)
+    mask[y0:y1, x0:x1] = cv2.inpaint(person, hole, 7, cv2.INPAINT_TELEA) / 255.0
+    return rgb, mask
+
+
+def _distance(xs: np.ndarray, ys: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance of every (xs, ys) from the segment a-b."""
+    d = b - a
+    length2 = max(float(d @ d), 1e-6)
+    t = np.clip(((xs - a[0]) * d[0] + (ys - a[1]) * d[1]) / length2, 0.0, 1.0)
+    return np.hypot(xs - a[0] - t * d[0], ys - a[1] - t * d[1])

@@ -1,0 +1,91 @@
+"""Arms per frame: rigid upper arm, forearm and hand, blended at the joints.
+
+Each part turns about its joint (shoulder, elbow, wrist) in the image plane,
+carried by the part above it (linear blend skinning with the weights of
+``analysis.arms``). The arm layer then rides on the body's own motion
+(breathing, sway), so arms stay attached to shoulders that move.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from talkinghead.analysis.arms import Arm, ArmLayer
+from talkinghead.render.warp import invert_field, warp
+
+CLASPED_SHARE = 1.0
+
+
+def arm_map(layer: ArmLayer, params: dict[str, float]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Backward map of the arm layer inside its box, in ROI pixels; None when still."""
+    angles = [[params[f"{arm.side}_{part}_deg"] for part in ("upper", "fore", "hand")]
+              for arm in layer.arms]
+    if layer.clasped:  # hands held together move together, and less far
+        angles = [list(CLASPED_SHARE * np.mean(angles, axis=0))] * len(angles)
+    if not np.any(angles):
+        return None
+    x0, y0, x1, y1 = layer.box
+    gh, gw = layer.weights.shape[2:]
+    step = layer.step
+    gx = x0 + (np.arange(gw) + 0.5) * step - 0.5
+    gy = y0 + (np.arange(gh) + 0.5) * step - 0.5
+    points = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
+    field = np.zeros_like(points)
+    for arm, lifts, weights in zip(layer.arms, angles, layer.weights, strict=True):
+        for moved, weight in zip(_part_positions(arm, lifts, points, layer.centre_x), weights,
+                                 strict=True):
+            field += (moved - points) * weight.reshape(-1, 1)
+    field = field.reshape(gh, gw, 2).astype(np.float32)
+    map_x, map_y = invert_field(field, step, (x1 - x0, y1 - y0))
+    return map_x + x0, map_y + y0
+
+
+def composite_arms(person: np.ndarray, alpha: np.ndarray, layer: ArmLayer,
+                   body_x: np.ndarray, body_y: np.ndarray,
+                   arm_x: np.ndarray | None, arm_y: np.ndarray | None) -> None:
+    """Draw the arm layer over ``person`` and ``alpha`` (ROI-sized, changed in place).
+
+    ``body_x/y`` is the body's backward map over the ROI; ``arm_x/y`` the arm
+    map of ``arm_map`` (None: arms at rest), sampled through the body's map.
+    """
+    x0, y0, x1, y1 = layer.box
+    bx, by = body_x[y0:y1, x0:x1], body_y[y0:y1, x0:x1]
+    if arm_x is not None and arm_y is not None:
+        # Output -> where the body came from -> where the arm came from.
+        bx, by = (warp(arm_x, bx - x0, by - y0), warp(arm_y, bx - x0, by - y0))
+    sample_x, sample_y = bx - x0, by - y0
+    rgb = warp(layer.rgb, sample_x, sample_y)
+    cover = cv2.remap(layer.mask, sample_x, sample_y, cv2.INTER_LINEAR,
+                      borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    box = (slice(y0, y1), slice(x0, x1))
+    person[box] = cv2.blendLinear(rgb, person[box], cover, 1.0 - cover)
+    np.maximum(alpha[box], cover, out=alpha[box])
+
+
+def _part_positions(arm: Arm, lifts: list[float], points: np.ndarray,
+                    centre_x: float) -> list[np.ndarray]:
+    """Where ``points`` go if carried by the upper arm, the forearm and the hand."""
+    upper, fore, hand = (np.radians(lift) * _lift_sign(a, b, arm.shoulder[0] - centre_x)
+                         for lift, (a, b) in zip(lifts, ((arm.shoulder, arm.elbow),
+                                                         (arm.elbow, arm.wrist),
+                                                         (arm.wrist, arm.hand_tip)),
+                                                 strict=True))
+    elbow = arm.shoulder + _rotate(arm.elbow - arm.shoulder, upper)
+    wrist = elbow + _rotate(arm.wrist - arm.elbow, upper + fore)
+    return [arm.shoulder + _rotate(points - arm.shoulder, upper),
+            elbow + _rotate(points - arm.elbow, upper + fore),
+            wrist + _rotate(points - arm.wrist, upper + fore + hand)]
+
+
+def _lift_sign(start: np.ndarray, end: np.ndarray, outward: float) -> float:
+    """The rotation direction (image plane, y down) that raises ``end`` about ``start``;
+    for a limb hanging straight down, the one that swings it away from the body."""
+    dx, length = end[0] - start[0], float(np.linalg.norm(end - start))
+    side = dx if abs(dx) > 0.25 * length else outward
+    return -1.0 if side >= 0 else 1.0
+
+
+def _rotate(vectors: np.ndarray, angle: float) -> np.ndarray:
+    c, s = np.cos(angle), np.sin(angle)
+    return vectors @ np.array([[c, s], [-s, c]])
