@@ -90,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _animate(args: argparse.Namespace) -> int:
+    from talkinghead.api import replaced_when_done
     from talkinghead.pipeline import render_video  # heavy imports only when rendering
 
     transcript = args.text
@@ -104,13 +105,14 @@ def _animate(args: argparse.Namespace) -> int:
                       max_audio_s=args.max_audio_s, expression=args.expression,
                       transcript=transcript, lipsync=args.lipsync)
     bar = _ProgressBar() if sys.stderr.isatty() and not args.quiet else None
-    summary = render_video(args.portrait, args.audio, args.output, options,
-                           progress=bar.update if bar else None, debug_plot=args.debug_plot,
-                           mouth_track=args.mouth_track)
+    with replaced_when_done(args.output) as partial:  # never a truncated MP4 at --output
+        summary = render_video(args.portrait, args.audio, partial, options,
+                               progress=bar.update if bar else None, debug_plot=args.debug_plot,
+                               mouth_track=args.mouth_track)
     if bar:
         bar.close()
     if not args.quiet:
-        print(f"{summary.output}: {summary.audio_duration_s:.2f} s of audio, "
+        print(f"{args.output}: {summary.audio_duration_s:.2f} s of audio, "
               f"{summary.n_frames} frames at {summary.fps} fps, {summary.width}x{summary.height}, "
               f"rendered in {summary.elapsed_s:.2f} s "
               f"(real-time factor {summary.real_time_factor:.2f})")
