@@ -39,6 +39,12 @@ def test_upload_submit_and_play(browser: object, server: ServerProcess, tmp_path
         page.set_input_files("#image-file", str(EXAMPLE_PORTRAIT))
         page.set_input_files("#audio-file", str(audio))
         assert "base64 -w0 astronaut.png" in page.text_content("#curl")
+        page.fill("#gestures", "0")
+        page.dispatch_event("#gestures", "change")
+        page.fill("#motion_intensity", "1.5")
+        page.dispatch_event("#motion_intensity", "change")
+        curl = page.text_content("#curl")
+        assert '"gestures":0' in curl and '"motion_intensity":1.5' in curl, curl
         page.click("#submit")
         page.wait_for_selector("#result:not([hidden])", timeout=60_000)
         assert "Done" in page.text_content("#status")

@@ -3,6 +3,7 @@
 
 const $ = (id) => document.getElementById(id);
 const MODEL_PATH = "/api/v3/bytedance/avatar-omni-human";
+const MOTION_KNOBS = ["motion_intensity", "body_motion", "gestures", "mouth_motion"];
 const state = { image: null, audio: null, polling: null };
 
 function readAsDataURL(blob) {
@@ -46,6 +47,11 @@ function options() {
   const seed = parseInt($("seed").value, 10);
   if (!Number.isNaN(fps)) body.fps = fps;
   if (!Number.isNaN(seed)) body.seed = seed;
+  // Motion knobs, 0 to 2; only those moved from the default 1 are sent.
+  for (const id of MOTION_KNOBS) {
+    const value = parseFloat($(id).value);
+    if (!Number.isNaN(value) && value !== 1) body[id] = value;
+  }
   return body;
 }
 
@@ -181,7 +187,9 @@ $("image-file").addEventListener("change", (e) => setImage(e.target.files[0]));
 $("audio-file").addEventListener("change", (e) => setAudio(e.target.files[0]));
 $("record").addEventListener("click", toggleRecording);
 $("submit").addEventListener("click", submit);
-for (const id of ["size", "expression", "fps", "seed"]) $(id).addEventListener("change", refresh);
+for (const id of ["size", "expression", "fps", "seed", ...MOTION_KNOBS]) {
+  $(id).addEventListener("change", refresh);
+}
 dropZone($("image-drop"), setImage);
 dropZone($("audio-drop"), setAudio);
 refresh();
