@@ -71,7 +71,9 @@ def _save(path: Path, rows: list[np.ndarray]) -> None:
 def main() -> None:
     images = sorted(Path(sys.argv[1]).glob("*.png"))
     OUT.mkdir(parents=True, exist_ok=True)
-    _save(OUT / "head_turns.png", [_row(p, TURNS, face_crop=True, width=120) for p in images])
+    if images:
+        _save(OUT / "head_turns.png", [_row(p, TURNS, face_crop=True, width=120)
+                                       for p in images])
     half_body = [Path(p) for p in sys.argv[2:]] + [p for p in images if "full_body" in p.name]
     if half_body:
         _save(OUT / "gestures.png", [_row(p, GESTURES, face_crop=False, width=150)

@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from talkinghead.analysis.face import body_pose, find_face, person_mask
+from talkinghead.analysis.face import body_pose, find_face, hand_points, person_mask
 from talkinghead.analysis.rig import Rig, build_rig
 from talkinghead.config import Options
 from talkinghead.debug_plot import write_debug_plot
@@ -75,7 +75,10 @@ def render_video(image: Source, audio: Source, output: Path, options: Options, *
 
 def prepare_rig(rgb: np.ndarray, *, name: str = "the image") -> Rig:
     """Analyse a portrait already at output size."""
-    return build_rig(rgb, find_face(rgb, name=name), person_mask(rgb), body_pose(rgb))
+    face = find_face(rgb, name=name)
+    pose = body_pose(rgb)
+    return build_rig(rgb, face, person_mask(rgb), pose, hand_points(rgb) if pose is not None
+                     else None)
 
 
 def plan_motion(clip: AudioClip, options: Options) -> tuple[SpeechTrack, MotionTrack]:

@@ -20,7 +20,7 @@ import numpy as np
 POSE_ARMS = {"l": (12, 14, 16, 18, 20, 22), "r": (11, 13, 15, 17, 19, 21)}
 MIN_VISIBILITY = 0.7
 #: Limb thickness as a share of shoulder width: upper arm, forearm, hand.
-LIMB_RADIUS_SHARE = (0.11, 0.1, 0.16)
+LIMB_RADIUS_SHARE = (0.11, 0.1, 0.2)
 #: Joints blend over this many limb radii, so elbows bend without a crease.
 JOINT_BLEND_RADII = 0.8
 FIELD_STEP_PX = 4
@@ -29,13 +29,15 @@ FIELD_STEP_PX = 4
 @dataclass(frozen=True)
 class Arm:
     """One arm's joints in ROI pixels: shoulder, elbow, wrist, hand tip; ``side``
-    is "l" or "r" (image left or right)."""
+    is "l" or "r" (image left or right); ``hand`` the hand model's 21 points
+    when it found this hand (the pose model's own hand points are rough)."""
 
     side: str
     shoulder: np.ndarray
     elbow: np.ndarray
     wrist: np.ndarray
     hand_tip: np.ndarray
+    hand: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class ArmLayer:
         pixel's share of that arm).
     centre_x: the body's middle (between the shoulders), ROI pixels.
     clasped: the two hands touch (folded, clasped): both arms then move as one.
+    torso_behind: (h, w) bool, where the torso lies behind an arm (elsewhere an
+        arm that moves away uncovers background).
     """
 
     arms: tuple[Arm, ...]
@@ -60,10 +64,13 @@ class ArmLayer:
     centre_x: float
     shoulder_width_px: float
     clasped: bool
+    torso_behind: np.ndarray
 
 
-def find_arms(pose: np.ndarray | None, roi: tuple[int, int, int, int]) -> tuple[Arm, ...]:
-    """The arms seen clearly in ``pose`` (33 x (x, y, visibility), image pixels)."""
+def find_arms(pose: np.ndarray | None, roi: tuple[int, int, int, int],
+              hands: list[np.ndarray] | None = None) -> tuple[Arm, ...]:
+    """The arms seen clearly in ``pose`` (33 x (x, y, visibility), image pixels),
+    each with the hand of ``hands`` (21 points each) whose wrist is at its wrist."""
     if pose is None:
         return ()
     x0, y0, x1, y1 = roi
@@ -78,7 +85,12 @@ def find_arms(pose: np.ndarray | None, roi: tuple[int, int, int, int]) -> tuple[
         shoulder, elbow, wrist = (joints[:, :2].astype(np.float64) - origin)
         tip = pose[hand, :2].astype(np.float64).mean(axis=0) - origin
         tip = wrist + (tip - wrist) * 2.0  # the pose's hand points stop short of the fingers
-        arms.append(Arm(side, shoulder, elbow, wrist, tip))
+        shoulder_w = float(np.linalg.norm(pose[11, :2] - pose[12, :2]))
+        own = [h - origin for h in hands or []
+               if np.linalg.norm(h[0] - origin - wrist) < 0.35 * shoulder_w]
+        if own:
+            tip = own[0][[8, 12, 16]].mean(axis=0).astype(np.float64)
+        arms.append(Arm(side, shoulder, elbow, wrist, tip, own[0] if own else None))
     return tuple(arms)
 
 
@@ -106,12 +118,25 @@ def arm_layer(arms: tuple[Arm, ...], roi_rgb: np.ndarray, person: np.ndarray, po
     gys, gxs = np.meshgrid(y0 + (np.arange(-(-(y1 - y0) // step)) + 0.5) * step - 0.5,
                            x0 + (np.arange(-(-(x1 - x0) // step)) + 0.5) * step - 0.5,
                            indexing="ij")
+    # The torso's colour, down the body's middle below the shoulders.
+    middle = shoulders.mean(axis=0) + np.outer(np.linspace(0.3, 0.9, 7), [0.0, shoulder_w])
+    middle = np.round(middle).astype(int).clip(0, [width - 1, height - 1])
+    torso_rgb = np.median(roi_rgb[middle[:, 1], middle[:, 0]].astype(np.float32), axis=0)
     masks, weights = [], []
     for arm in arms:
         segments = ((arm.shoulder, arm.elbow), (arm.elbow, arm.wrist), (arm.wrist, arm.hand_tip))
         full = [_distance(xs, ys, a, b) for a, b in segments]
         capsule = np.min([d - r for d, r in zip(full, radii, strict=True)], axis=0)
-        masks.append(np.clip(0.5 - capsule / 3.0, 0.0, 1.0))  # a 3 px feather
+        core = np.clip(0.5 - capsule / 3.0, 0.0, 1.0)  # a 3 px feather
+        if arm.hand is not None:  # the hand's own outline, a little grown
+            outline = np.zeros(core.shape, np.uint8)
+            hull = cv2.convexHull(np.round(arm.hand - [x0, y0]).astype(np.int32))
+            cv2.fillConvexPoly(outline, hull, 1)
+            grow = max(3, int(0.06 * shoulder_w)) | 1
+            outline = cv2.dilate(outline, np.ones((grow, grow), np.uint8))
+            core = np.maximum(core, cv2.GaussianBlur(outline.astype(np.float32), (0, 0), 1.0))
+        masks.append(np.maximum(core, _same_colour(roi_rgb, box, segments, full, radii,
+                                                   torso_rgb)))
         coarse = np.array([_distance(gxs, gys, a, b) for a, b in segments])
         # Soft nearest part: weights blend over JOINT_BLEND_RADII near each joint.
         scale = JOINT_BLEND_RADII * radii[1]
@@ -123,12 +148,14 @@ def arm_layer(arms: tuple[Arm, ...], roi_rgb: np.ndarray, person: np.ndarray, po
     coarse = np.array([cv2.resize(m, gxs.shape[::-1], interpolation=cv2.INTER_AREA)
                        for m in arm_masks]) + 1e-3
     share = coarse / coarse.sum(axis=0)
-    clasped = len(arms) == 2 and float(np.linalg.norm(arms[0].wrist - arms[1].wrist)) < (
-        0.45 * shoulder_w)
+    behind = _torso(pose, origin, box, shoulder_w)
+    clasped = len(arms) == 2 and min(
+        float(np.linalg.norm(arms[0].wrist - arms[1].wrist)),
+        float(np.linalg.norm(arms[0].hand_tip - arms[1].hand_tip))) < 0.45 * shoulder_w
     return ArmLayer(arms=arms, box=box, rgb=np.ascontiguousarray(roi_rgb[y0:y1, x0:x1]), mask=mask,
                     weights=(np.array(weights) * share[:, None]).astype(np.float32),
                     step=step, centre_x=float(shoulders[:, 0].mean()),
-                    shoulder_width_px=shoulder_w, clasped=clasped)
+                    shoulder_width_px=shoulder_w, clasped=clasped, torso_behind=behind)
 
 
 def remove_arms(roi_rgb: np.ndarray, roi_mask: np.ndarray,
@@ -141,8 +168,62 @@ def remove_arms(roi_rgb: np.ndarray, roi_mask: np.ndarray,
                                     cv2.INPAINT_TELEA)
     mask = roi_mask.copy()
     person = np.clip(roi_mask[y0:y1, x0:x1] * 255, 0, 255).astype(np.uint8)
-    mask[y0:y1, x0:x1] = cv2.inpaint(person, hole, 7, cv2.INPAINT_TELEA) / 255.0
+    around = cv2.inpaint(person, hole, 7, cv2.INPAINT_TELEA) / 255.0
+    # Behind an arm lies the torso where the torso is, else what surrounds the arm.
+    mask[y0:y1, x0:x1] = np.maximum(around, layer.torso_behind * (hole > 0))
     return rgb, mask
+
+
+#: An arm pixel just outside its capsule still belongs to it when its colour is
+#: this close (RGB distance) to the limb's own along its middle.
+SAME_COLOUR_RGB = 50.0
+WIDE_RADII = 1.9
+
+
+def _same_colour(roi_rgb: np.ndarray, box: tuple[int, int, int, int], segments: tuple,
+                 distances: list[np.ndarray], radii: list[float],
+                 torso_rgb: np.ndarray) -> np.ndarray:
+    """0..1: pixels near a limb (within WIDE_RADII of its radius) of the limb's colour.
+
+    Capsules are a guess at a limb's width; bare forearms and big hands are
+    often wider, and skin left behind would smear into the painted-out photo.
+    A limb the colour of the torso (a sleeve on a sweater) is left to its
+    capsule: growing it would take the torso along.
+    """
+    x0, y0, x1, y1 = box
+    patch = roi_rgb[y0:y1, x0:x1].astype(np.float32)
+    found = np.zeros(patch.shape[:2], np.float32)
+    for (a, b), distance, radius in zip(segments, distances, radii, strict=True):
+        t = np.linspace(0.2, 0.8, 9)[:, None]
+        samples = np.round(a + t * (b - a) - [x0, y0]).astype(int)
+        inside = ((samples >= 0) & (samples < [x1 - x0, y1 - y0])).all(axis=1)
+        if not inside.any():
+            continue
+        colour = np.median(patch[samples[inside, 1], samples[inside, 0]], axis=0)
+        if np.linalg.norm(colour - torso_rgb) < 1.5 * SAME_COLOUR_RGB:
+            continue
+        near = distance < WIDE_RADII * radius
+        close = np.linalg.norm(patch - colour, axis=2) < SAME_COLOUR_RGB
+        found = np.maximum(found, (near & close).astype(np.float32))
+    found = cv2.morphologyEx(found, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    return cv2.GaussianBlur(found, (0, 0), 1.0)
+
+
+def _torso(pose: np.ndarray, origin: np.ndarray, box: tuple[int, int, int, int],
+           shoulder_w: float) -> np.ndarray:
+    """Inside the box: where the torso surely is (between shoulders and hips, drawn
+    in by a tenth of a shoulder width; below the shoulders on down when the hips
+    are out of view)."""
+    x0, y0, x1, y1 = box
+    shoulders = pose[[11, 12], :2].astype(np.float64) - origin
+    shoulders = shoulders + (shoulders.mean(axis=0) - shoulders) * 0.2
+    hips = pose[[23, 24], :2].astype(np.float64) - origin
+    if pose[[23, 24], 2].min() < 0.5:  # hips unseen: the torso runs on down
+        hips = shoulders + [0.0, 4.0 * shoulder_w]
+    polygon = np.vstack([shoulders, hips[::-1]]) - [x0, y0]
+    inside = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillConvexPoly(inside, np.round(polygon).astype(np.int32), 1)
+    return inside.astype(np.float32)
 
 
 def _distance(xs: np.ndarray, ys: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:

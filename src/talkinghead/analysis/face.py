@@ -75,6 +75,26 @@ def body_pose(rgb: np.ndarray) -> np.ndarray | None:
                      for p in result.pose_landmarks.landmark], dtype=np.float32)
 
 
+@cache
+def _hands():  # type: ignore[no-untyped-def]
+    import mediapipe as mp
+
+    return mp.solutions.hands.Hands(static_image_mode=True, max_num_hands=2, model_complexity=1,
+                                    min_detection_confidence=0.4)
+
+
+def hand_points(rgb: np.ndarray) -> list[np.ndarray]:
+    """mediapipe's 21 points of each hand found, (21, 2) in pixels (0 is the wrist)."""
+    try:
+        with _LOCK, _quiet_native_logs():
+            result = _hands().process(rgb)
+    except Exception as exc:
+        raise RenderError(f"hand detection failed: {exc}") from exc
+    height, width = rgb.shape[:2]
+    return [np.array([(p.x * width, p.y * height) for p in hand.landmark], dtype=np.float32)
+            for hand in result.multi_hand_landmarks or []]
+
+
 def find_face(rgb: np.ndarray, *, name: str = "the image") -> FaceLandmarks:
     """Locate the most prominent face; raise NoFaceError when there is none.
 

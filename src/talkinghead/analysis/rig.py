@@ -120,11 +120,11 @@ class Rig:
 
 
 def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray,
-              pose: np.ndarray | None = None) -> Rig:
+              pose: np.ndarray | None = None, hands: list[np.ndarray] | None = None) -> Rig:
     """Prepare ``image`` (RGB uint8) with its landmarks and person mask for animation.
 
     ``pose`` (mediapipe's 33 body points, pixels and visibility) lets visible
-    arms gesture.
+    arms gesture; ``hands`` (21 points each) outline their hands.
     """
     height, width = image.shape[:2]
     points = face.points.astype(np.float64)
@@ -155,8 +155,8 @@ def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray,
     barycentric = _barycentric_matrix(control_xyz[:, :2], roi_w, roi_h, field_step)
     body_weights = body_weight(control_xyz[:, :2], body, roi_w, roi_h, 0.3 * face_h)
     control_weight = np.maximum(head_weight, body_weights)
-    arms = arm_layer(find_arms(pose, roi), roi_rgb, roi_mask, pose, roi) if pose is not None \
-        else None
+    arms = None if pose is None else arm_layer(find_arms(pose, roi, hands or []), roi_rgb,
+                                               roi_mask, pose, roi)
     mobility = _mobility(barycentric, control_weight, roi_w, roi_h, field_step)
     if arms is not None:  # what a moving arm uncovers must come from the plate
         ax0, ay0, ax1, ay1 = arms.box
