@@ -5,7 +5,7 @@
 Every portrait in EVAL_IMAGES_DIR (the evaluation set, see docs/quality.md)
 is rendered at the most-turned poses the default head motion reaches
 (yaw +-20, pitch +-9, roll +-7 degrees as commanded) and at head-motion 2's
-(yaw +-34); each half-body photo given after it, with its arms lifted.
+(yaw +-30); each half-body photo given after it, with its arms lifted.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from talkinghead.render.frames import render_frame
 OUT = Path(__file__).resolve().parents[1] / "docs" / "images"
 TURNS = [("source", None), ("yaw -20", {"yaw_deg": -20}), ("yaw +20", {"yaw_deg": 20}),
          ("pitch +9", {"pitch_deg": 9}), ("pitch -9", {"pitch_deg": -9}),
-         ("roll 7", {"roll_deg": 7, "yaw_deg": 8}), ("yaw -34 (x2)", {"yaw_deg": -34}),
-         ("yaw +34 (x2)", {"yaw_deg": 34})]
+         ("roll 7", {"roll_deg": 7, "yaw_deg": 8}), ("yaw -30 (x2)", {"yaw_deg": -30}),
+         ("yaw +30 (x2)", {"yaw_deg": 30})]
 GESTURES = [("source", None), ("right arm up", {"r_fore_deg": 35, "r_upper_deg": 12}),
             ("left arm up", {"l_fore_deg": 35, "l_upper_deg": 12}),
             ("both, open", {"r_fore_deg": 30, "l_fore_deg": 30, "r_upper_deg": 10,
