@@ -200,7 +200,7 @@ def test_server_killed_alone_mid_render_the_job_completes_and_decodes(tmp_path: 
     api = Api(first.url)
     try:
         job_id = api.submit({"image": b64(PORTRAIT),
-                             "audio": b64(short_wav(6.0))}).json()["data"]["id"]
+                             "audio": b64(short_wav(10.0))}).json()["data"]["id"]
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             data = api.client.get(f"/api/v3/predictions/{job_id}/result").json()["data"]
@@ -210,6 +210,8 @@ def test_server_killed_alone_mid_render_the_job_completes_and_decodes(tmp_path: 
         else:
             raise AssertionError("the job never started rendering")
         (worker,) = worker_pids(first.proc.pid)
+        while not list((data_dir / "outputs").glob("*.part")) and time.monotonic() < deadline:
+            time.sleep(0.02)  # the encoder opens its file at its first packet
         assert list((data_dir / "outputs").glob("*.part"))  # rendering into its own file
         os.kill(first.proc.pid, signal.SIGKILL)  # the server alone, not its process group
         first.proc.wait(10)
@@ -237,3 +239,39 @@ def test_server_killed_alone_mid_render_the_job_completes_and_decodes(tmp_path: 
     finally:
         api.close()
         second.stop()
+
+
+def test_workers_terminated_mid_render_do_not_jam_the_others(tmp_path: Path) -> None:
+    """SIGTERM (what terminate() sends) to workers busy reporting progress: only their own
+    pipes die; the replacements and the supervisor go on."""
+    server = ServerProcess(tmp_path / "data", workers=2,
+                           env={"TALKINGHEAD_MAX_ATTEMPTS": "1"}).start()
+    api = Api(server.url)
+    try:
+        long = {"image": b64(PORTRAIT), "audio": b64(short_wav(5.0))}
+        long_ids = [api.submit(long).json()["data"]["id"] for _ in range(2)]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            polls = [api.client.get(f"/api/v3/predictions/{job_id}/result").json()["data"]
+                     for job_id in long_ids]
+            if all(p["status"] == "processing" and p["progress"]["done"] > 0 for p in polls):
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the two long jobs never rendered side by side")
+        workers = worker_pids(server.proc.pid)
+        assert len(workers) == 2
+        for pid in workers:
+            os.kill(pid, signal.SIGTERM)
+        for job_id in long_ids:
+            failed = api.wait(job_id, timeout_s=60)
+            assert failed["status"] == "failed" and "crashed" in failed["error"], failed
+        short = {"image": b64(PORTRAIT), "audio": b64(short_wav(0.3))}
+        short_ids = [api.submit(short).json()["data"]["id"] for _ in range(2)]
+        for job_id in short_ids:
+            assert api.wait(job_id, timeout_s=60)["status"] == "completed"
+        assert not set(workers) & set(worker_pids(server.proc.pid))
+        assert not list((server.data_dir / "outputs").glob("*.part"))
+    finally:
+        api.close()
+        server.stop()

@@ -1,6 +1,6 @@
 """Messages between the runner and its worker processes (picklable dataclasses).
 
-The embedded pool passes them through a multiprocessing queue; the Celery fleet
+The embedded pool passes them through one pipe per worker; the Celery fleet
 sends them as JSON through Redis (``service/fleet_bus.py``). ``Started`` and
 ``Heartbeat`` come only from fleet workers.
 """
@@ -58,8 +58,3 @@ class Heartbeat:
     """A fleet worker is still rendering ``job_id`` (sent every lease/3 seconds)."""
 
     job_id: str
-
-
-@dataclass(frozen=True)
-class Wake:
-    """Nudge the runner's loop (a job was submitted)."""

@@ -1,9 +1,11 @@
 """The in-process job runner: a pool of rendering worker processes fed from the store.
 
-One supervisor thread owns the workers. It claims queued jobs for idle workers,
-folds worker events into the store, notices crashed or overrunning workers
-(retrying a crashed job up to ``max_attempts`` in all, then failing it), and
-deletes expired jobs. Rendering never runs in the server's event loop.
+One supervisor thread owns the workers, each on its own duplex pipe (tasks out,
+events back: no queue shared between processes that may be killed). It claims
+queued jobs for idle workers, folds worker events into the store, notices
+crashed or overrunning workers (retrying a crashed job up to ``max_attempts``
+in all, then failing it), and deletes expired jobs. Rendering never runs in the
+server's event loop.
 
 ``JobRunner`` is the interface the routes use; ``Runner`` is the embedded pool,
 ``service/fleet_runner.py`` the same interface over Celery workers on Redis.
@@ -11,22 +13,23 @@ deletes expired jobs. Rendering never runs in the server's event loop.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing as mp
 import os
-import queue
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from talkinghead.service.errors import BusyError
-from talkinghead.service.events import Done, Progress, Task, Wake
+from talkinghead.service.events import Done, Progress, Task
 from talkinghead.service.jobs import Job, JobStatus
 from talkinghead.service.settings import Settings
 from talkinghead.service.store import JobStore
@@ -93,9 +96,10 @@ def finish_from_done(store: JobStore, paths: DataPaths, event: Done, now: float)
 class _Worker:
     index: int
     process: BaseProcess
-    inbox: Connection
+    conn: Connection  # tasks to the worker, its events back
     job_id: str | None = None
     since: float = 0.0
+    broken: bool = False  # the pipe ended (the worker died): stop reading it
 
 
 class Runner:
@@ -110,7 +114,10 @@ class Runner:
         self._clock = clock
         self.paths = DataPaths(settings.data_dir)
         self._ctx = mp.get_context("spawn")
-        self._events: Any = self._ctx.Queue()
+        # submit() (any thread) nudges the supervisor through this socket pair.
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
         self._workers: list[_Worker] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="talkinghead-runner", daemon=True)
@@ -130,16 +137,16 @@ class Runner:
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop the supervisor and the workers; a render in progress is abandoned."""
         self._stop.set()
-        self._events.put(Wake())
+        self._wake()
         if self._thread.is_alive():
             self._thread.join(timeout_s)
         for worker in self._workers:
             worker.process.terminate()
         for worker in self._workers:
             worker.process.join(timeout_s)
-            worker.inbox.close()
-        self._events.cancel_join_thread()  # never hang shutdown on an unread queue
-        self._events.close()
+            worker.conn.close()
+        self._wake_r.close()
+        self._wake_w.close()
 
     def submit(self, job: Job, image: bytes, audio: bytes) -> None:
         """Store the inputs and queue ``job``; raise BusyError when the queue is full."""
@@ -151,7 +158,11 @@ class Runner:
         (folder / "image").write_bytes(image)
         (folder / "audio").write_bytes(audio)
         self._store.create(job)
-        self._events.put(Wake())
+        self._wake()
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):  # full (already nudged) or closed (stopped)
+            self._wake_w.send(b"\0")
 
     # -- supervisor thread -------------------------------------------------------------
 
@@ -164,13 +175,14 @@ class Runner:
                 time.sleep(0.5)
 
     def _step(self) -> None:
-        try:
-            event = self._events.get(timeout=0.25)
-            while True:
-                self._handle(event)
-                event = self._events.get_nowait()
-        except queue.Empty:
-            pass
+        readable = {w.conn: w for w in self._workers if not w.broken}
+        for ready in wait([*readable, self._wake_r], timeout=0.25):
+            if ready is self._wake_r:
+                with contextlib.suppress(OSError):  # BlockingIOError once drained
+                    while self._wake_r.recv(4096):
+                        pass
+                continue
+            self._read_events(readable[ready])  # type: ignore[index]
         if self._stop.is_set():
             return
         self._check_workers()
@@ -179,6 +191,18 @@ class Runner:
             self._next_expiry = self._clock() + min(EXPIRE_EVERY_S,
                                                     self._settings.retention_s / 2)
             self._expire()
+
+    def _read_events(self, worker: _Worker) -> None:
+        """Handle every event waiting on ``worker``'s pipe."""
+        try:
+            while worker.conn.poll():
+                self._handle(worker.conn.recv())
+        except (EOFError, OSError):  # the worker ended; _check_workers handles its job
+            worker.broken = True
+        except Exception:  # a garbled message: only this worker's pipe; replace the worker
+            log.exception("unreadable message from worker %d; restarting it", worker.index)
+            worker.broken = True
+            worker.process.terminate()
 
     def _handle(self, event: object) -> None:
         if isinstance(event, Progress):
@@ -201,8 +225,8 @@ class Runner:
             folder = self.paths.input_dir(job.id)
             options = dict(job.options, max_audio_s=self._settings.max_audio_s)
             try:
-                worker.inbox.send(Task(job.id, str(folder / "image"), str(folder / "audio"),
-                                       str(self.paths.output(job.id)), options))
+                worker.conn.send(Task(job.id, str(folder / "image"), str(folder / "audio"),
+                                      str(self.paths.output(job.id)), options))
             except OSError:  # the worker just died; _check_workers replaces it
                 self._store.requeue(job.id)
                 continue
@@ -223,8 +247,11 @@ class Runner:
                            f"{self._settings.job_timeout_s:g} s limit; try shorter audio "
                            "or a smaller size")
             elif worker.job_id is not None:
-                self._crashed(worker.job_id, worker.process.exitcode)
-            worker.inbox.close()
+                if not worker.broken:  # its last words (a Done, say) may still be in the pipe
+                    self._read_events(worker)
+                if worker.job_id is not None:
+                    self._crashed(worker.job_id, worker.process.exitcode)
+            worker.conn.close()
             self._workers[i] = self._spawn(i)
 
     def _crashed(self, job_id: str, exitcode: int | None) -> None:
@@ -268,8 +295,7 @@ class Runner:
         parent_end, child_end = self._ctx.Pipe()
         process = self._ctx.Process(
             target=worker_main, name=f"talkinghead-worker-{index}", daemon=True,
-            args=(index, child_end, self._events, self._settings.nsfw_policy,
-                  self._settings.nsfw_threshold,
+            args=(index, child_end, self._settings.nsfw_policy, self._settings.nsfw_threshold,
                   max(1, (os.cpu_count() or 1) // self._settings.workers)))
         process.start()
         child_end.close()

@@ -20,7 +20,6 @@ import time
 import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection
-from multiprocessing.queues import Queue
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +28,13 @@ from talkinghead.service.events import Done, Progress, Task
 PROGRESS_EVERY_S = 0.2
 
 
-def worker_main(index: int, inbox: Connection, events: Queue[Any],
-                nsfw_policy: str, nsfw_threshold: float, cv_threads: int = 1) -> None:
-    """Serve tasks from ``inbox`` until it closes or sends None."""
+def worker_main(index: int, conn: Connection, nsfw_policy: str, nsfw_threshold: float,
+                cv_threads: int = 1) -> None:
+    """Serve tasks from ``conn`` until it closes or sends None; events go back on ``conn``.
+
+    Each worker has its own pipe to the runner (no queue shared between workers), so
+    a worker killed mid-message can garble only its own pipe, which dies with it.
+    """
     die_with_parent()
     import cv2
 
@@ -44,17 +47,20 @@ def worker_main(index: int, inbox: Connection, events: Queue[Any],
     parent = os.getppid()
     while True:
         try:
-            if not inbox.poll(1.0):
+            if not conn.poll(1.0):
                 if os.getppid() != parent:  # the server died: do not linger as an orphan
                     return
                 continue
-            task = inbox.recv()
+            task = conn.recv()
         except (EOFError, OSError):
             return
         if task is None:
             return
-        events.put(run_task(task, index=index, report=events.put, detector=detector,
-                            nsfw_policy=nsfw_policy))
+        try:
+            conn.send(run_task(task, index=index, report=conn.send, detector=detector,
+                               nsfw_policy=nsfw_policy))
+        except (BrokenPipeError, EOFError, OSError):
+            return  # the runner is gone
 
 
 def die_with_parent() -> None:
