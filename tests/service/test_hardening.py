@@ -167,3 +167,70 @@ def test_failure_messages_name_no_server_path(server: ServerProcess, api: Api) -
         for leak in (str(server.data_dir), "/inputs/", "/outputs/", ".part"):
             assert leak not in failed["error"], failed["error"]
         assert failed["error"].startswith(("image", "audio")), failed["error"]
+
+
+def _rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def _raw_post(port: int, headers: str, chunks: object) -> bytes:
+    """POST over a bare socket (no client-side limits); the first bytes of the answer."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall((f"POST {MODEL} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {KEY}\r\n"
+                      f"Content-Type: application/json\r\n{headers}\r\n").encode())
+        try:
+            for chunk in chunks:  # type: ignore[attr-defined]
+                sock.sendall(chunk)
+        except OSError:
+            pass  # the server may stop reading once it has answered
+        answer = b""
+        while not answer.endswith(b"}"):  # headers and JSON body may come in two reads
+            try:
+                got = sock.recv(4096)
+            except OSError:
+                break
+            if not got:
+                break
+            answer += got
+        return answer
+
+
+def test_an_oversized_content_length_is_refused_before_the_body(server: ServerProcess) -> None:
+    started = time.monotonic()
+    answer = _raw_post(server.port, f"Content-Length: {300 * 2**20}\r\n", [b'{"image": "'])
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert time.monotonic() - started < 5  # answered without waiting for 300 MB
+    assert b'"error_code":"file_too_large"' in answer
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc for memory")
+def test_four_300_mb_chunked_bodies_keep_server_memory_bounded(server: ServerProcess) -> None:
+    """Counted as they stream, spooled to disk past 1 MB, refused at the limit: 4 x 300 MB
+    at once raise the server's memory by far less than 150 MB (it was 1.8 GB)."""
+    import threading
+
+    megabyte = b"a" * 2**20
+
+    def body() -> object:
+        for _ in range(300):
+            yield b"%x\r\n" % len(megabyte) + megabyte + b"\r\n"
+        yield b"0\r\n\r\n"
+
+    pid = server.proc.pid
+    base = peak = _rss(pid)
+    answers: list[bytes] = []
+    senders = [threading.Thread(target=lambda: answers.append(
+        _raw_post(server.port, "Transfer-Encoding: chunked\r\n", body()))) for _ in range(4)]
+    for sender in senders:
+        sender.start()
+    while any(s.is_alive() for s in senders):
+        peak = max(peak, _rss(pid))
+        time.sleep(0.01)
+    assert len(answers) == 4 and all(a.startswith(b"HTTP/1.1 413") for a in answers), answers
+    assert (peak - base) / 2**20 < 150, f"server memory rose by {(peak - base) / 2**20:.0f} MB"
+    assert not list((server.data_dir / "spool").iterdir())

@@ -7,6 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from tempfile import SpooledTemporaryFile
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -206,15 +207,11 @@ def _add_submit_route(app: FastAPI, service: Service, model: str,
         owner = service.keys.owner(authorization)
         settings = service.settings
         limit = 2 * (settings.max_image_bytes + settings.max_audio_bytes) + 2**20
-        body = await request.body()
-        if len(body) > limit:
-            raise FileTooLargeError(f"the request body is over {limit / 2**20:.0f} MB")
+        body = await read_body(request, limit, spool_dir=service.spool_dir)
         try:
-            decoded = json.loads(body)
-        except RecursionError:
-            raise RequestError("the request body is not valid JSON (nested too deeply)") from None
-        except ValueError as exc:  # bad JSON, bad UTF-8, an integer of over 4300 digits
-            raise RequestError(f"the request body is not valid JSON ({exc})") from None
+            decoded = await run_in_threadpool(parse_json, body)  # never in the event loop
+        finally:
+            body.close()
         parsed = parse_request(request_model, decoded)
         options = to_options(parsed, prompt_policy=settings.prompt_policy)
         if webhook:
@@ -239,6 +236,52 @@ def _add_submit_route(app: FastAPI, service: Service, model: str,
                               base_url=base)
         await run_in_threadpool(service.runner.submit, job, image, audio)
         return Envelope(data=service.present(job))
+
+
+#: A request body is kept in memory up to this size, and spooled to disk beyond it.
+SPOOL_IN_MEMORY = 1 << 20
+
+
+async def read_body(request: Request, limit: int, *,
+                    spool_dir: Path) -> SpooledTemporaryFile[bytes]:
+    """The request body in a spooled file, refused (413) past ``limit`` bytes.
+
+    A declared ``Content-Length`` over the limit is refused before any byte is read;
+    a chunked body is counted as it arrives and refused as soon as it passes the
+    limit. Beyond ``SPOOL_IN_MEMORY`` the bytes go to an unnamed file in
+    ``spool_dir``, so oversized bodies never take memory.
+    """
+    too_large = FileTooLargeError(f"the request body is over the {limit / 2**20:.0f} MB limit "
+                                  "(image and audio limits, base64-encoded)")
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not (declared.isascii() and declared.isdigit()) or len(declared) > 15:
+            raise RequestError("malformed Content-Length header")
+        if int(declared) > limit:
+            raise too_large
+    spool = SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=spool_dir)  # noqa: SIM115 (caller closes)
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            spool.write(chunk)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool
+
+
+def parse_json(body: SpooledTemporaryFile[bytes]) -> Any:
+    """Decode a JSON body; RequestError (400) for anything that is not valid JSON."""
+    try:
+        return json.loads(body.read())
+    except RecursionError:
+        raise RequestError("the request body is not valid JSON (nested too deeply)") from None
+    except ValueError as exc:  # bad JSON, bad UTF-8, an integer of over 4300 digits
+        raise RequestError(f"the request body is not valid JSON ({exc})") from None
 
 
 def _check_webhook(service: Service, url: str) -> None:

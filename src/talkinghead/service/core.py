@@ -32,6 +32,8 @@ class Service:
         data = settings.data_dir
         data.mkdir(parents=True, exist_ok=True)
         self._lock = DataDirLock(data)  # before anything in it is read or written
+        self.spool_dir = data / "spool"  # large request bodies (unnamed files) while read
+        self.spool_dir.mkdir(exist_ok=True)
         keys = settings.api_keys
         if not keys:
             keys = (secrets.token_urlsafe(24),)
