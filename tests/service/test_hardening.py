@@ -14,7 +14,17 @@ import pytest
 
 from talkinghead.service.netguard import AddressPolicy
 from talkinghead.service.webhooks import sign, verify
-from tests.service.conftest import KEY, Api, ServerProcess
+from tests.conftest import voice_like, wav_bytes
+from tests.service.conftest import (
+    KEY,
+    PORTRAIT,
+    Api,
+    LocalHTTP,
+    ServerProcess,
+    b64,
+    send_bytes,
+    short_wav,
+)
 
 MODEL = "/api/v3/bytedance/avatar-omni-human"
 
@@ -156,8 +166,6 @@ def test_failure_messages_name_no_server_path(server: ServerProcess, api: Api) -
 
     from PIL import Image
 
-    from tests.service.conftest import PORTRAIT, b64, short_wav
-
     blank = io.BytesIO()
     Image.new("RGB", (256, 256), (200, 180, 160)).save(blank, format="PNG")
     for body in ({"image": b64(blank.getvalue()), "audio": b64(short_wav(0.5))},
@@ -234,3 +242,53 @@ def test_four_300_mb_chunked_bodies_keep_server_memory_bounded(server: ServerPro
     assert len(answers) == 4 and all(a.startswith(b"HTTP/1.1 413") for a in answers), answers
     assert (peak - base) / 2**20 < 150, f"server memory rose by {(peak - base) / 2**20:.0f} MB"
     assert not list((server.data_dir / "spool").iterdir())
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):  # noqa: ANN201
+    """A 24 MB tmpfs (root only; skipped where mounting is not allowed)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)],
+                      capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _fill(disk: Path, leave_bytes: int) -> None:
+    import shutil
+
+    filler = disk / "filler"
+    filler.unlink(missing_ok=True)
+    free = shutil.disk_usage(disk).free
+    filler.write_bytes(b"\0" * max(0, free - leave_bytes))
+
+
+def test_a_full_disk_gets_507_leaves_nothing_behind_and_recovers(small_disk: Path,
+                                                                 local_http: LocalHTTP) -> None:
+    local_http.routes["/big-voice.wav"] = send_bytes(wav_bytes(voice_like(100.0)), "audio/wav")
+    server = ServerProcess(small_disk, workers=1, env={
+        "TALKINGHEAD_MIN_FREE_MB": "2", "TALKINGHEAD_FETCH_ALLOW": "127.0.0.1/32"}).start()
+    api = Api(server.url)
+    small = {"image": b64(PORTRAIT), "audio": b64(short_wav(0.5))}
+    try:
+        _fill(small_disk, leave_bytes=1 * 2**20)  # under the 2 MB threshold: admission says no
+        refused = assert_api_error(api.submit(small), 507)
+        assert refused["error_code"] == "insufficient_storage" and "MB free" in refused["message"]
+        _fill(small_disk, leave_bytes=int(2.5 * 2**20))  # admitted, but the inputs do not fit
+        big = {"image": b64(PORTRAIT), "audio": f"{local_http.url}/big-voice.wav"}  # 3.2 MB
+        full = assert_api_error(api.submit(big), 507)
+        assert full["error_code"] == "insufficient_storage" and "disk is full" in full["message"]
+        assert not list((small_disk / "inputs").iterdir())  # no half-written input folder
+        (small_disk / "filler").unlink()  # space comes back: no restart needed
+        done = api.run(small)
+        assert done["status"] == "completed", done["error"]
+        assert httpx.get(f"{server.url}/healthz").json()["processing"] == 0
+    finally:
+        api.close()
+        server.stop()

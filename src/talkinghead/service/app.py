@@ -23,7 +23,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from talkinghead import __version__
 from talkinghead.errors import FileTooLargeError, TalkingHeadError
 from talkinghead.service.core import Service
-from talkinghead.service.errors import FetchError, NotFoundError, RequestError
+from talkinghead.service.errors import (
+    FetchError,
+    InsufficientStorageError,
+    NotFoundError,
+    RequestError,
+    is_disk_full,
+)
 from talkinghead.service.fetch import check_image_format, check_url, is_url
 from talkinghead.service.jobs import JobStatus
 from talkinghead.service.schemas import (
@@ -42,7 +48,7 @@ PLAYGROUND = Path(__file__).parent / "playground"
 DOCS_ASSETS = "/docs-assets"
 Auth = Annotated[str | None, Header(alias="Authorization", description="Bearer <API key>")]
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorEnvelope} for code in (400, 401, 404, 413, 415, 422, 429, 500)}
+    code: {"model": ErrorEnvelope} for code in (400, 401, 404, 413, 415, 422, 429, 500, 507)}
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -207,6 +213,7 @@ def _add_submit_route(app: FastAPI, service: Service, model: str,
         owner = service.keys.owner(authorization)
         settings = service.settings
         limit = 2 * (settings.max_image_bytes + settings.max_audio_bytes) + 2**20
+        service.check_free_space()  # 507 before reading a body the disk cannot hold
         body = await read_body(request, limit, spool_dir=service.spool_dir)
         try:
             decoded = await run_in_threadpool(parse_json, body)  # never in the event loop
@@ -267,8 +274,11 @@ async def read_body(request: Request, limit: int, *,
             if size > limit:
                 raise too_large
             spool.write(chunk)
-    except BaseException:
+    except BaseException as exc:
         spool.close()
+        if is_disk_full(exc):
+            raise InsufficientStorageError("the server's disk is full; try again later") \
+                from exc
         raise
     spool.seek(0)
     return spool

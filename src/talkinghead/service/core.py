@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import secrets
+import shutil
 import time
 import uuid
 from datetime import UTC, datetime
@@ -12,12 +13,13 @@ from typing import Any
 
 from talkinghead.service.auth import ApiKeys, UrlSigner, stored_secret, webhook_secret_for
 from talkinghead.service.datadir import DataDirLock
+from talkinghead.service.errors import InsufficientStorageError
 from talkinghead.service.fetch import FetchLimits, decode_base64, fetch_url, is_url
 from talkinghead.service.jobs import Job, JobStatus, WebhookState
 from talkinghead.service.netguard import AddressPolicy, guarded_pool
 from talkinghead.service.runner import JobRunner, Runner
 from talkinghead.service.schemas import Prediction, Progress, Timings, Urls
-from talkinghead.service.settings import Settings
+from talkinghead.service.settings import MB, Settings
 from talkinghead.service.store import SQLiteJobStore
 from talkinghead.service.webhooks import WebhookSender
 
@@ -74,6 +76,14 @@ class Service:
         self.fetch_pool.close()
         self.store.close()
         self._lock.release()
+
+    def check_free_space(self) -> None:
+        """Raise InsufficientStorageError (507) while the data disk has under ``min_free_mb``."""
+        free = shutil.disk_usage(self.settings.data_dir).free
+        if free < self.settings.min_free_mb * MB:
+            raise InsufficientStorageError(
+                f"the server's disk is nearly full ({free / MB:.0f} MB free, "
+                f"{self.settings.min_free_mb:g} MB needed to take tasks); try again later")
 
     def load_input(self, value: str, *, field: str, max_bytes: int) -> bytes:
         """Bytes of an input field (URL or base64); blocking, run it off the event loop."""

@@ -9,6 +9,7 @@
     ├── AuthError                 missing or wrong API key (401)
     ├── NotFoundError             unknown or expired prediction or file (404)
     ├── BusyError                 too many queued jobs (429)
+    ├── InsufficientStorageError  the data directory's disk is (nearly) full (507)
     ├── UnavailableError          the fleet's broker (Redis) cannot be reached (503)
     ├── StoreError                the job store cannot be opened or is damaged (500)
     └── DataDirInUseError         another server holds the data directory's lock (503)
@@ -84,3 +85,20 @@ class DataDirInUseError(TalkingHeadError):
 
     code = "data_dir_in_use"
     http_status = 503
+
+
+class InsufficientStorageError(TalkingHeadError):
+    """The data directory's disk is too full to take a new task."""
+
+    code = "insufficient_storage"
+    http_status = 507
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True for an OSError or SQLite error that says the disk (or quota) is full."""
+    import errno
+    import sqlite3
+
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    return isinstance(exc, sqlite3.Error) and "full" in str(exc)

@@ -21,7 +21,12 @@ from urllib.parse import urlsplit
 
 from redis import RedisError
 
-from talkinghead.service.errors import BusyError, UnavailableError
+from talkinghead.service.errors import (
+    BusyError,
+    InsufficientStorageError,
+    UnavailableError,
+    is_disk_full,
+)
 from talkinghead.service.events import Done, Heartbeat, Progress, Started
 from talkinghead.service.fleet_bus import FleetBus, FleetEvent
 from talkinghead.service.jobs import Job, JobStatus
@@ -90,7 +95,13 @@ class FleetRunner:
             self._bus.put_inputs(job.id, image, audio, ttl_s=self._settings.retention_s)
         except RedisError as exc:
             raise self._unavailable(exc) from exc
-        self._store.create(job)
+        try:
+            self._store.create(job)
+        except Exception as exc:
+            if is_disk_full(exc):
+                raise InsufficientStorageError("the server's disk is full; try again later") \
+                    from exc
+            raise
         try:
             self._publish(job)
         except Exception as exc:

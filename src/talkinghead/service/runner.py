@@ -28,7 +28,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Protocol
 
-from talkinghead.service.errors import BusyError
+from talkinghead.service.errors import BusyError, InsufficientStorageError, is_disk_full
 from talkinghead.service.events import Done, Progress, Task
 from talkinghead.service.jobs import Job, JobStatus
 from talkinghead.service.settings import Settings
@@ -154,10 +154,17 @@ class Runner:
             raise BusyError(f"the queue is full ({self._settings.max_queued} tasks waiting); "
                             "try again later")
         folder = self.paths.input_dir(job.id)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "image").write_bytes(image)
-        (folder / "audio").write_bytes(audio)
-        self._store.create(job)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "image").write_bytes(image)
+            (folder / "audio").write_bytes(audio)
+            self._store.create(job)
+        except BaseException as exc:  # nothing half-written stays behind
+            shutil.rmtree(folder, ignore_errors=True)
+            if is_disk_full(exc):
+                raise InsufficientStorageError(
+                    "the server's disk is full; try again later") from exc
+            raise
         self._wake()
 
     def _wake(self) -> None:

@@ -30,6 +30,7 @@ _ENV = {
     "TALKINGHEAD_MAX_ATTEMPTS": "max_attempts",
     "TALKINGHEAD_JOB_TIMEOUT_S": "job_timeout_s",
     "TALKINGHEAD_MAX_QUEUED": "max_queued",
+    "TALKINGHEAD_MIN_FREE_MB": "min_free_mb",
     "TALKINGHEAD_WEBHOOK_ATTEMPTS": "webhook_attempts",
     "TALKINGHEAD_WEBHOOK_BACKOFF_S": "webhook_backoff_s",
     "TALKINGHEAD_NSFW_POLICY": "nsfw_policy",
@@ -60,6 +61,7 @@ class Settings:
     max_attempts: a job interrupted by a crash or restart is tried at most this often.
     job_timeout_s: a render running longer is stopped and the job fails.
     max_queued: jobs waiting beyond this many get 429.
+    min_free_mb: submissions get 507 while the data directory's disk has less free.
     nsfw_policy: "off" (no check), "flag" (report only) or "refuse" (fail the task).
     prompt_policy: what the 1.5 route does with a non-empty ``prompt``.
     broker_url: ``redis://...`` to render on a fleet of ``talkinghead worker``
@@ -89,6 +91,7 @@ class Settings:
     max_attempts: int = 3
     job_timeout_s: float = 1800.0
     max_queued: int = 1000
+    min_free_mb: float = 256.0
     webhook_attempts: int = 6
     webhook_backoff_s: float = 2.0
     webhook_timeout_s: float = 10.0
@@ -114,6 +117,8 @@ class Settings:
                      "job_timeout_s", "fetch_connect_timeout_s", "fetch_read_timeout_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.min_free_mb < 0:
+            raise ValueError(f"min_free_mb must not be negative, got {self.min_free_mb}")
         if self.max_attempts < 1 or self.webhook_attempts < 1:
             raise ValueError("max_attempts and webhook_attempts must be at least 1")
         self._check_fleet()
