@@ -69,7 +69,7 @@ def test_head_blinks_and_gaze_in_natural_ranges() -> None:
     _, motion = plan_motion(_clip(samples), Options(seed=1))
     # Real speakers turn far (the figures are commanded angles; the warped face
     # reads about 0.65 of them in the face mesh, see docs/quality.md).
-    for name, least, limit in (("yaw_deg", 20, 30), ("pitch_deg", 9, 18), ("roll_deg", 6, 12)):
+    for name, least, limit in (("yaw_deg", 20, 30), ("pitch_deg", 9, 20), ("roll_deg", 6, 16)):
         curve = motion.curve(name)
         spread = np.percentile(curve, 95) - np.percentile(curve, 5)
         assert spread > least and np.abs(curve).max() <= limit, (name, spread)

@@ -21,6 +21,7 @@ POSE_ARMS = {"l": (12, 14, 16, 18, 20, 22), "r": (11, 13, 15, 17, 19, 21)}
 MIN_VISIBILITY = 0.7
 #: Limb thickness as a share of shoulder width: upper arm, forearm, hand.
 LIMB_RADIUS_SHARE = (0.11, 0.1, 0.2)
+UPPER_ARM_START = 0.35
 #: Joints blend over this many limb radii, so elbows bend without a crease.
 JOINT_BLEND_RADII = 0.8
 FIELD_STEP_PX = 4
@@ -125,7 +126,11 @@ def arm_layer(arms: tuple[Arm, ...], roi_rgb: np.ndarray, person: np.ndarray, po
     masks, weights = [], []
     for arm in arms:
         segments = ((arm.shoulder, arm.elbow), (arm.elbow, arm.wrist), (arm.wrist, arm.hand_tip))
-        full = [_distance(xs, ys, a, b) for a, b in segments]
+        # The layer's upper arm starts a third of the way down: the shoulder and
+        # collar stay with the body (the upper arm barely moves there anyway).
+        drawn = ((arm.shoulder + UPPER_ARM_START * (arm.elbow - arm.shoulder), arm.elbow),
+                 *segments[1:])
+        full = [_distance(xs, ys, a, b) for a, b in drawn]
         capsule = np.min([d - r for d, r in zip(full, radii, strict=True)], axis=0)
         core = np.clip(0.5 - capsule / 3.0, 0.0, 1.0)  # a 3 px feather
         if arm.hand is not None:  # the hand's own outline, a little grown
@@ -135,7 +140,7 @@ def arm_layer(arms: tuple[Arm, ...], roi_rgb: np.ndarray, person: np.ndarray, po
             grow = max(3, int(0.06 * shoulder_w)) | 1
             outline = cv2.dilate(outline, np.ones((grow, grow), np.uint8))
             core = np.maximum(core, cv2.GaussianBlur(outline.astype(np.float32), (0, 0), 1.0))
-        masks.append(np.maximum(core, _same_colour(roi_rgb, box, segments, full, radii,
+        masks.append(np.maximum(core, _same_colour(roi_rgb, box, drawn, full, radii,
                                                    torso_rgb)))
         coarse = np.array([_distance(gxs, gys, a, b) for a, b in segments])
         # Soft nearest part: weights blend over JOINT_BLEND_RADII near each joint.

@@ -155,6 +155,7 @@ def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray,
     barycentric = _barycentric_matrix(control_xyz[:, :2], roi_w, roi_h, field_step)
     body_weights = body_weight(control_xyz[:, :2], body, roi_w, roi_h, 0.3 * face_h)
     control_weight = np.maximum(head_weight, body_weights)
+    person_rgb = _person_colour(roi_rgb, roi_mask)
     arms = None if pose is None else arm_layer(find_arms(pose, roi, hands or []), roi_rgb,
                                                roi_mask, pose, roi)
     mobility = _mobility(barycentric, control_weight, roi_w, roi_h, field_step)
@@ -164,8 +165,8 @@ def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray,
         mobility[ay0:ay1, ax0:ax1] = np.maximum(mobility[ay0:ay1, ax0:ax1], reach)
     neck_pivot = np.array([*(chin[:2] + frame.down * 0.25 * face_h), axis_depth])
     turn_order, turn_band = _turn_rows(control_xyz[:, :2], face_h)
-    body_rgb, body_mask = (roi_rgb, roi_mask) if arms is None else remove_arms(
-        roi_rgb, roi_mask, arms)
+    body_rgb, body_mask = (person_rgb, roi_mask) if arms is None else remove_arms(
+        person_rgb, roi_mask, arms)
     return Rig(
         image=image,
         roi=roi,
@@ -322,6 +323,24 @@ def _barycentric_matrix(xy: np.ndarray, roi_w: int, roi_h: int,
     cols = triangulation.simplices[simplex].ravel()
     return sparse.csr_matrix((weights.ravel().astype(np.float32), (rows, cols)),
                              shape=(len(pixels), len(xy)))
+
+
+def _person_colour(roi_rgb: np.ndarray, roi_mask: np.ndarray) -> np.ndarray:
+    """The ROI with the person's colour carried out into the mask's soft edge.
+
+    Pixels where the mask is partial (hair, the edge of a sleeve) mix the person
+    with the background behind. Moved with the person, that background would
+    show as a halo of displaced background around a turning head; with the
+    person's own colour there, the edge blends over the clean plate instead.
+    """
+    solid = (roi_mask >= 0.9).astype(np.float32)
+    sigma = max(3.0, 0.012 * max(roi_mask.shape))
+    weight = cv2.GaussianBlur(solid, (0, 0), sigma)
+    spread = cv2.GaussianBlur(roi_rgb.astype(np.float32) * solid[..., None], (0, 0), sigma)
+    edge = (roi_mask < 0.9) & (roi_mask > 0.02) & (weight > 0.01)
+    out = roi_rgb.copy()
+    out[edge] = np.clip(spread[edge] / weight[edge, None], 0, 255).astype(np.uint8)
+    return out
 
 
 def _clean_plate(roi_rgb: np.ndarray, roi_mask: np.ndarray, mobility: np.ndarray) -> np.ndarray:

@@ -1,14 +1,14 @@
 """Arm and hand gestures that follow the speech.
 
 Speakers gesture in units: the hands rise as a phrase starts (preparation),
-beat down on its stressed syllables (strokes), and sink back to rest in the
-pause after it (retraction). Some phrases get both hands, opened outwards
-(an open-palm emphasis); most use one, the speaker's favourite. Angles are
-lifts in degrees: positive raises the far end of the limb (the elbow for the
-upper arm, the wrist for the forearm); the renderer turns them into rigid
-rotations about the shoulder, elbow and wrist of whichever arms the photo
-shows. Nothing here knows whether arms are visible: without them the curves
-are simply unused.
+beat down on its stressed syllables (strokes), sink most of the way back after
+a second or so, and return to rest in the pause after it (retraction). Some
+phrases get both hands, opened outwards (an open-palm emphasis); most use one,
+the speaker's favourite. Angles are lifts in degrees: positive raises the far
+end of the limb (the elbow for the upper arm, the wrist for the forearm); the
+renderer turns them into rigid rotations about the shoulder, elbow and wrist
+of whichever arms the photo shows. Nothing here knows whether arms are
+visible: without them the curves are simply unused.
 """
 
 from __future__ import annotations
@@ -25,12 +25,13 @@ from talkinghead.speech import SpeechTrack
 ARM_PARAMETERS = ("l_upper_deg", "l_fore_deg", "l_hand_deg",
                   "r_upper_deg", "r_fore_deg", "r_hand_deg")
 
-FOREARM_LIFT_DEG = (24.0, 40.0)  # a gesture raises the forearm this far
+FOREARM_LIFT_DEG = (32.0, 52.0)  # a gesture raises the forearm this far
+HOLD_S = (0.7, 1.5)  # and holds it this long before sinking back most of the way
 UPPER_PER_FORE = 0.35  # the upper arm follows the forearm this much
 BEAT_DEG = 7.0  # a stroke on a stressed syllable dips the forearm this far
 HAND_DEG = 10.0  # the hand turns at the wrist with strokes
 BOTH_HANDS_SHARE = 0.3  # phrases gestured with both hands (open palms)
-REST_SHARE = 0.15  # phrases with no gesture at all
+REST_SHARE = 0.2  # phrases with no gesture at all
 MAX_LIFT_DEG = 60.0
 
 
@@ -55,8 +56,9 @@ def gesture_curves(speech: SpeechTrack, rng: np.random.Generator, *,
             arms[other] = height * rng.uniform(0.7, 1.0)
         elif rng.random() < 0.4:
             arms[other] = height * rng.uniform(0.15, 0.35)  # the other hand stirs
+        hold = int(rng.uniform(*HOLD_S) * fps)
         for arm, amount in arms.items():
-            _gesture_unit(lift[arm], start, end, amount, fps)
+            _gesture_unit(lift[arm], start, end, amount, fps, hold)
     strokes = _strokes(speech, rng)
     curves: dict[str, np.ndarray] = {}
     for arm in ("l", "r"):
@@ -69,16 +71,17 @@ def gesture_curves(speech: SpeechTrack, rng: np.random.Generator, *,
             for name, curve in curves.items()}
 
 
-def _gesture_unit(curve: np.ndarray, start: int, end: int, height: float, fps: int) -> None:
-    """Raise ``curve`` to ``height`` just before ``start``, hold through the phrase with a
-    slow sag, and lower it after ``end``; overlapping units keep the higher lift."""
-    rise, fall = int(0.35 * fps), int(0.6 * fps)
+def _gesture_unit(curve: np.ndarray, start: int, end: int, height: float, fps: int,
+                  hold: int) -> None:
+    """Raise ``curve`` to ``height`` just before ``start``, hold it ``hold`` frames,
+    sink to a tenth of it for the rest of the phrase, and lower it fully after
+    ``end``; overlapping units keep the higher lift."""
+    rise, sink, fall = int(0.35 * fps), int(0.6 * fps), int(0.6 * fps)
     t = np.arange(len(curve))
-    up = np.clip((t - (start - rise)) / rise, 0.0, 1.0)
-    down = np.clip(((end + fall) - t) / fall, 0.0, 1.0)
-    envelope = _ease(np.minimum(up, down))
-    sag = 1.0 - 0.2 * np.clip((t - start) / max(end - start, 1), 0.0, 1.0)
-    np.maximum(curve, height * envelope * sag, out=curve)
+    up = _ease(np.clip((t - (start - rise)) / rise, 0.0, 1.0))
+    settle = 1.0 - 0.9 * _ease(np.clip((t - (start + hold)) / sink, 0.0, 1.0))
+    down = _ease(np.clip(((end + fall) - t) / fall, 0.0, 1.0))
+    np.maximum(curve, height * np.minimum(up, down) * settle, out=curve)
 
 
 def _strokes(speech: SpeechTrack, rng: np.random.Generator) -> np.ndarray:

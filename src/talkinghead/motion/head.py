@@ -28,13 +28,13 @@ from talkinghead.speech import SpeechTrack
 LOOK_AWAY_YAW_DEG = (13.0, 21.0)  # a look away at a phrase start turns this far
 LOOK_AWAY_PITCH_DEG = (4.0, 11.0)  # and lifts or drops the chin this far
 RETURN_SHARE = 0.2  # share of posture changes that come back to the listener
-ROLL_PER_YAW = 0.25  # the head tilts a little into a turn
-DRIFT_DEG = (3.0, 2.8, 1.6)  # yaw, pitch, roll of the slow wander
+ROLL_PER_YAW = 0.35  # the head tilts a little into a turn
+DRIFT_DEG = (3.0, 2.8, 2.5)  # yaw, pitch, roll of the slow wander
 NOD_DEG = 8.0  # a nod on a stressed syllable
-TILT_DEG = 3.5
+TILT_DEG = 5.0
 BEAT_NOD_DEG = 2.0  # in song, a bob on each beat
 SHIFT_SHARE = 0.012  # head translation, as a share of face height
-MAX_YAW_DEG, MAX_PITCH_DEG, MAX_ROLL_DEG = 30.0, 20.0, 12.0
+MAX_YAW_DEG, MAX_PITCH_DEG, MAX_ROLL_DEG = 30.0, 20.0, 16.0
 MIN_PAUSE_S = 0.25  # a quieter stretch shorter than this does not end a phrase
 MAX_HOLD_S = 2.2  # inside a long phrase the posture changes at least this often
 
