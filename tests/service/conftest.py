@@ -230,6 +230,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         "TALKINGHEAD_WEBHOOK_BACKOFF_S": "0.2",
         "TALKINGHEAD_WEBHOOK_SECRET": "whsec_test-secret",
         "TALKINGHEAD_MAX_AUDIO_MB": "1",
+        "TALKINGHEAD_AUTH_FAILURES_PER_MIN": "1000",  # many tests send wrong keys on purpose
     }).start()
     yield proc
     proc.stop()

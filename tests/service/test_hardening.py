@@ -292,3 +292,54 @@ def test_a_full_disk_gets_507_leaves_nothing_behind_and_recovers(small_disk: Pat
     finally:
         api.close()
         server.stop()
+
+
+def test_token_buckets_refill_and_stay_bounded() -> None:
+    from talkinghead.service.limits import TokenBuckets
+
+    now = [0.0]
+    buckets = TokenBuckets(6, 2, max_names=3, clock=lambda: now[0])
+    assert buckets.take("a") == 0 and buckets.take("a") == 0
+    assert buckets.take("a") == pytest.approx(10.0) and buckets.wait_s("a") == pytest.approx(10.0)
+    assert buckets.take("b") == 0  # names are separate
+    now[0] += 10.0
+    assert buckets.wait_s("a") == 0 and buckets.take("a") == 0
+    now[0] += 100.0
+    for name in "cdef":
+        buckets.take(name)
+    assert len(buckets._buckets) <= 4  # refilled buckets were forgotten
+
+
+def test_wrong_keys_are_throttled_per_address_and_submits_per_key(tmp_path: Path) -> None:
+    from tests.service.conftest import OTHER_KEY
+
+    server = ServerProcess(tmp_path / "data", workers=1, env={
+        "TALKINGHEAD_AUTH_FAILURES_PER_MIN": "6", "TALKINGHEAD_SUBMITS_PER_MIN": "6",
+        "TALKINGHEAD_SUBMIT_BURST": "2"}).start()
+    guesser = httpx.Client(base_url=server.url, headers={"Authorization": "Bearer guess"})
+    elsewhere = httpx.HTTPTransport(local_address="127.0.0.2")  # another client address
+    tenants = {key: httpx.Client(base_url=server.url, transport=elsewhere,
+                                 headers={"Authorization": f"Bearer {key}"})
+               for key in (KEY, OTHER_KEY)}
+    try:
+        for _ in range(6):
+            assert_api_error(guesser.get("/api/v3/predictions/x/result"), 401)
+        blocked = guesser.get("/api/v3/predictions/x/result")
+        assert assert_api_error(blocked, 429)["error_code"] == "rate_limited"
+        assert 1 <= int(blocked.headers["retry-after"]) <= 11
+        right_key_same_address = guesser.get("/api/v3/predictions/x/result",
+                                             headers={"Authorization": f"Bearer {KEY}"})
+        assert_api_error(right_key_same_address, 429)  # no oracle while blocked
+        assert_api_error(tenants[KEY].get("/api/v3/predictions/x/result"), 404)  # others fine
+
+        for _ in range(2):  # the burst; the body is bad on purpose (cheap), the slot is used
+            assert_api_error(tenants[KEY].post(MODEL, content=b"{"), 400)
+        limited = tenants[KEY].post(MODEL, content=b"{")
+        assert assert_api_error(limited, 429)["error_code"] == "rate_limited"
+        assert 1 <= int(limited.headers["retry-after"]) <= 11
+        assert_api_error(tenants[OTHER_KEY].post(MODEL, content=b"{"), 400)  # per key
+    finally:
+        guesser.close()
+        for client in tenants.values():
+            client.close()
+        server.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,6 +28,7 @@ from talkinghead.service.errors import (
     FetchError,
     InsufficientStorageError,
     NotFoundError,
+    RateLimitedError,
     RequestError,
     is_disk_full,
 )
@@ -87,21 +89,21 @@ def _add_routes(app: FastAPI, service: Service) -> None:
 
     @app.get("/api/v3/predictions/{job_id}/result", response_model=Envelope, responses=ERRORS)
     @app.get("/api/v3/predictions/{job_id}", response_model=Envelope, responses=ERRORS)
-    async def result(job_id: str, authorization: Auth = None) -> Envelope:
+    async def result(request: Request, job_id: str, authorization: Auth = None) -> Envelope:
         """Poll a task: created -> processing -> completed | failed."""
-        owner = service.keys.owner(authorization)
+        owner = service.owner(authorization, _client(request))
         job = service.store.get(job_id)
         if job is None or job.owner != owner:
             raise NotFoundError(f"no prediction {job_id!r} (unknown, or expired and deleted)")
         return Envelope(data=await run_in_threadpool(service.present, job))
 
     @app.get("/files/{job_id}.mp4", responses=ERRORS, response_class=FileResponse)
-    async def output_file(job_id: str, authorization: Auth = None,
+    async def output_file(request: Request, job_id: str, authorization: Auth = None,
                           expires: str | None = None, sig: str | None = None) -> FileResponse:
         """The rendered MP4: needs the signed query of ``outputs`` or an API key."""
         path = f"/files/{job_id}.mp4"
         signed = service.signer.check(path, expires, sig)
-        owner = None if signed else service.keys.owner(authorization)
+        owner = None if signed else service.owner(authorization, _client(request))
         job = service.store.get(job_id)
         if job is None or (owner is not None and job.owner != owner):
             raise NotFoundError(f"no output for {job_id!r}")
@@ -111,12 +113,12 @@ def _add_routes(app: FastAPI, service: Service) -> None:
         return FileResponse(file, media_type="video/mp4", filename=f"{job_id}.mp4")
 
     @app.get("/api/v3/webhook/secret")
-    async def webhook_secret(authorization: Auth = None) -> dict[str, Any]:
+    async def webhook_secret(request: Request, authorization: Auth = None) -> dict[str, Any]:
         """This key's webhook secret (HMAC-SHA256 key: the part after ``whsec_``).
 
         Each API key has its own; webhooks of tasks submitted with a key are signed with it.
         """
-        owner = service.keys.owner(authorization)
+        owner = service.owner(authorization, _client(request))
         return {"code": 200, "message": "success",
                 "data": {"secret": service.webhook_secret(owner)}}
 
@@ -210,7 +212,8 @@ def _add_submit_route(app: FastAPI, service: Service, model: str,
                      webhook: Annotated[str | None, Query(
                          description="URL that receives the final result by POST")] = None,
                      ) -> Envelope:
-        owner = service.keys.owner(authorization)
+        owner = service.owner(authorization, _client(request))
+        service.admit_submission(owner)
         settings = service.settings
         limit = 2 * (settings.max_image_bytes + settings.max_audio_bytes) + 2**20
         service.check_free_space()  # 507 before reading a body the disk cannot hold
@@ -294,6 +297,11 @@ def parse_json(body: SpooledTemporaryFile[bytes]) -> Any:
         raise RequestError(f"the request body is not valid JSON ({exc})") from None
 
 
+def _client(request: Request) -> str:
+    """The client's address (behind a proxy: the proxy's), for failed-key throttling."""
+    return request.client.host if request.client else "unknown"
+
+
 def _check_webhook(service: Service, url: str) -> None:
     target = check_url(url, "webhook")
     host = target.host.decode("ascii")
@@ -310,7 +318,10 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(TalkingHeadError)
     async def talkinghead_error(_request: Request, exc: TalkingHeadError) -> JSONResponse:
-        return answer(exc.http_status, exc.message, exc.code)
+        response = answer(exc.http_status, exc.message, exc.code)
+        if isinstance(exc, RateLimitedError):
+            response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
+        return response
 
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:

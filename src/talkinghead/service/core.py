@@ -13,9 +13,10 @@ from typing import Any
 
 from talkinghead.service.auth import ApiKeys, UrlSigner, stored_secret, webhook_secret_for
 from talkinghead.service.datadir import DataDirLock
-from talkinghead.service.errors import InsufficientStorageError
+from talkinghead.service.errors import AuthError, InsufficientStorageError, RateLimitedError
 from talkinghead.service.fetch import FetchLimits, decode_base64, fetch_url, is_url
 from talkinghead.service.jobs import Job, JobStatus, WebhookState
+from talkinghead.service.limits import TokenBuckets
 from talkinghead.service.netguard import AddressPolicy, guarded_pool
 from talkinghead.service.runner import JobRunner, Runner
 from talkinghead.service.schemas import Prediction, Progress, Timings, Urls
@@ -42,6 +43,11 @@ class Service:
             log.warning("no API keys configured (TALKINGHEAD_API_KEYS); for this run use: %s",
                         keys[0])
         self.keys = ApiKeys(keys)
+        self._auth_failures = (TokenBuckets(settings.auth_failures_per_min,
+                                            max(1, int(settings.auth_failures_per_min)))
+                               if settings.auth_failures_per_min else None)
+        self._submits = (TokenBuckets(settings.submits_per_min, settings.submit_burst)
+                         if settings.submits_per_min else None)
         # The master secret; each API key's webhooks are signed with a secret derived
         # from it (webhook_secret_for), never with the master itself.
         self._webhook_master = settings.webhook_secret or stored_secret(
@@ -76,6 +82,32 @@ class Service:
         self.fetch_pool.close()
         self.store.close()
         self._lock.release()
+
+    def owner(self, authorization: str | None, client: str) -> str:
+        """The caller's owner id; AuthError for a bad key, RateLimitedError (429) when
+        ``client`` (an address) has guessed wrong too often lately."""
+        if self._auth_failures is not None:
+            wait = self._auth_failures.wait_s(client)
+            if wait:
+                raise RateLimitedError("too many requests with a wrong or missing API key from "
+                                       f"this address; try again in {wait:.0f} s",
+                                       retry_after_s=wait)
+        try:
+            return self.keys.owner(authorization)
+        except AuthError:
+            if self._auth_failures is not None:
+                self._auth_failures.take(client)
+            raise
+
+    def admit_submission(self, owner: str) -> None:
+        """RateLimitedError (429) when ``owner``'s key is over its submission rate."""
+        if self._submits is not None:
+            wait = self._submits.take(owner)
+            if wait:
+                raise RateLimitedError(
+                    f"this API key may submit {self.settings.submits_per_min:g} tasks a minute "
+                    f"(bursts of {self.settings.submit_burst}); try again in {wait:.0f} s",
+                    retry_after_s=wait)
 
     def check_free_space(self) -> None:
         """Raise InsufficientStorageError (507) while the data disk has under ``min_free_mb``."""

@@ -9,6 +9,7 @@
     ├── AuthError                 missing or wrong API key (401)
     ├── NotFoundError             unknown or expired prediction or file (404)
     ├── BusyError                 too many queued jobs (429)
+    │   └── RateLimitedError      too many submissions or failed keys, for now (429)
     ├── InsufficientStorageError  the data directory's disk is (nearly) full (507)
     ├── UnavailableError          the fleet's broker (Redis) cannot be reached (503)
     ├── StoreError                the job store cannot be opened or is damaged (500)
@@ -102,3 +103,13 @@ def is_disk_full(exc: BaseException) -> bool:
     if isinstance(exc, OSError):
         return exc.errno in (errno.ENOSPC, errno.EDQUOT)
     return isinstance(exc, sqlite3.Error) and "full" in str(exc)
+
+
+class RateLimitedError(BusyError):
+    """Too many requests of one kind for now; ``retry_after_s`` says when to try again."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

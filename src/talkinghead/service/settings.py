@@ -31,6 +31,9 @@ _ENV = {
     "TALKINGHEAD_JOB_TIMEOUT_S": "job_timeout_s",
     "TALKINGHEAD_MAX_QUEUED": "max_queued",
     "TALKINGHEAD_MIN_FREE_MB": "min_free_mb",
+    "TALKINGHEAD_SUBMITS_PER_MIN": "submits_per_min",
+    "TALKINGHEAD_SUBMIT_BURST": "submit_burst",
+    "TALKINGHEAD_AUTH_FAILURES_PER_MIN": "auth_failures_per_min",
     "TALKINGHEAD_WEBHOOK_ATTEMPTS": "webhook_attempts",
     "TALKINGHEAD_WEBHOOK_BACKOFF_S": "webhook_backoff_s",
     "TALKINGHEAD_NSFW_POLICY": "nsfw_policy",
@@ -62,6 +65,12 @@ class Settings:
     job_timeout_s: a render running longer is stopped and the job fails.
     max_queued: jobs waiting beyond this many get 429.
     min_free_mb: submissions get 507 while the data directory's disk has less free.
+    submits_per_min, submit_burst: each API key may submit ``submit_burst`` tasks at
+        once, then ``submits_per_min`` a minute (429 with Retry-After past that);
+        0 submits_per_min: no limit.
+    auth_failures_per_min: wrong or missing keys allowed per client address and
+        minute (with a burst of as many) before that address gets 429 for a while;
+        0: no throttling.
     nsfw_policy: "off" (no check), "flag" (report only) or "refuse" (fail the task).
     prompt_policy: what the 1.5 route does with a non-empty ``prompt``.
     broker_url: ``redis://...`` to render on a fleet of ``talkinghead worker``
@@ -92,6 +101,9 @@ class Settings:
     job_timeout_s: float = 1800.0
     max_queued: int = 1000
     min_free_mb: float = 256.0
+    submits_per_min: float = 0.0
+    submit_burst: int = 20
+    auth_failures_per_min: float = 30.0
     webhook_attempts: int = 6
     webhook_backoff_s: float = 2.0
     webhook_timeout_s: float = 10.0
@@ -117,8 +129,11 @@ class Settings:
                      "job_timeout_s", "fetch_connect_timeout_s", "fetch_read_timeout_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if self.min_free_mb < 0:
-            raise ValueError(f"min_free_mb must not be negative, got {self.min_free_mb}")
+        for name in ("min_free_mb", "submits_per_min", "auth_failures_per_min"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
+        if self.submit_burst < 1:
+            raise ValueError(f"submit_burst must be at least 1, got {self.submit_burst}")
         if self.max_attempts < 1 or self.webhook_attempts < 1:
             raise ValueError("max_attempts and webhook_attempts must be at least 1")
         self._check_fleet()
