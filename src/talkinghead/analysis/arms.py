@@ -52,8 +52,8 @@ class ArmLayer:
         pixel's share of that arm).
     centre_x: the body's middle (between the shoulders), ROI pixels.
     clasped: the two hands touch (folded, clasped): both arms then move as one.
-    torso_behind: (h, w) bool, where the torso lies behind an arm (elsewhere an
-        arm that moves away uncovers background).
+    torso_behind: (h, w) float32, 1 where the torso surely lies behind an arm
+        (elsewhere what an arm uncovers is taken from around it).
     """
 
     arms: tuple[Arm, ...]
@@ -63,7 +63,6 @@ class ArmLayer:
     weights: np.ndarray
     step: int
     centre_x: float
-    shoulder_width_px: float
     clasped: bool
     torso_behind: np.ndarray
 
@@ -160,7 +159,7 @@ def arm_layer(arms: tuple[Arm, ...], roi_rgb: np.ndarray, person: np.ndarray, po
     return ArmLayer(arms=arms, box=box, rgb=np.ascontiguousarray(roi_rgb[y0:y1, x0:x1]), mask=mask,
                     weights=(np.array(weights) * share[:, None]).astype(np.float32),
                     step=step, centre_x=float(shoulders[:, 0].mean()),
-                    shoulder_width_px=shoulder_w, clasped=clasped, torso_behind=behind)
+                    clasped=clasped, torso_behind=behind)
 
 
 def remove_arms(roi_rgb: np.ndarray, roi_mask: np.ndarray,

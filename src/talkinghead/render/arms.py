@@ -14,15 +14,13 @@ import numpy as np
 from talkinghead.analysis.arms import Arm, ArmLayer
 from talkinghead.render.warp import invert_field, warp
 
-CLASPED_SHARE = 1.0
-
 
 def arm_map(layer: ArmLayer, params: dict[str, float]) -> tuple[np.ndarray, np.ndarray] | None:
     """Backward map of the arm layer inside its box, in ROI pixels; None when still."""
     angles = [[params[f"{arm.side}_{part}_deg"] for part in ("upper", "fore", "hand")]
               for arm in layer.arms]
-    if layer.clasped:  # hands held together move together, and less far
-        angles = [list(CLASPED_SHARE * np.mean(angles, axis=0))] * len(angles)
+    if layer.clasped:  # hands held together move together
+        angles = [list(np.mean(angles, axis=0))] * len(angles)
     if not np.any(angles):
         return None
     x0, y0, x1, y1 = layer.box
