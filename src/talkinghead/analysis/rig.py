@@ -358,7 +358,10 @@ def _clean_plate(roi_rgb: np.ndarray, roi_mask: np.ndarray, mobility: np.ndarray
     hole = cv2.dilate((small_mask > 0.15).astype(np.uint8), np.ones((5, 5), np.uint8))
     filled = cv2.inpaint(small, hole, 5, cv2.INPAINT_TELEA)
     filled = cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
-    person = np.clip(cv2.dilate(roi_mask, np.ones((3, 3), np.uint8)) * 1.5, 0.0, 1.0)
+    # Replace the whole soft fringe of the mask too: kept even in part, the
+    # person's outline shows as a faint ghost once a turned head uncovers it.
+    grow = max(3, int(max(h, w) / 100)) | 1
+    person = np.clip(cv2.dilate(roi_mask, np.ones((grow, grow), np.uint8)) * 4.0, 0.0, 1.0)
     replace = person * np.clip(mobility * 4.0, 0.0, 1.0)
     return cv2.blendLinear(roi_rgb, filled, 1.0 - replace, replace)
 
