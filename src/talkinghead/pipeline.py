@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from talkinghead.analysis.arms import shows_arms
 from talkinghead.analysis.face import body_pose, find_face, hand_points, person_mask
 from talkinghead.analysis.rig import Rig, build_rig
 from talkinghead.config import Options
@@ -77,8 +78,8 @@ def prepare_rig(rgb: np.ndarray, *, name: str = "the image") -> Rig:
     """Analyse a portrait already at output size."""
     face = find_face(rgb, name=name)
     pose = body_pose(rgb)
-    return build_rig(rgb, face, person_mask(rgb), pose, hand_points(rgb) if pose is not None
-                     else None)
+    hands = hand_points(rgb) if shows_arms(pose) else None
+    return build_rig(rgb, face, person_mask(rgb), pose, hands)
 
 
 def plan_motion(clip: AudioClip, options: Options) -> tuple[SpeechTrack, MotionTrack]:

@@ -67,6 +67,15 @@ class ArmLayer:
     torso_behind: np.ndarray
 
 
+def shows_arms(pose: np.ndarray | None) -> bool:
+    """Whether ``pose`` sees any arm's shoulder, elbow and wrist clearly (before
+    running the hand model, which only helps arms that will move)."""
+    if pose is None:
+        return False
+    return any(float(pose[list(joints[:3]), 2].min()) >= MIN_VISIBILITY
+               for joints in POSE_ARMS.values())
+
+
 def find_arms(pose: np.ndarray | None, roi: tuple[int, int, int, int],
               hands: list[np.ndarray] | None = None) -> tuple[Arm, ...]:
     """The arms seen clearly in ``pose`` (33 x (x, y, visibility), image pixels),
