@@ -181,8 +181,11 @@ def _ease(curve: np.ndarray, start: int, end: int, duration: int, before: float,
 
 
 def _soft_limit(curve: np.ndarray, limit: float) -> np.ndarray:
-    """Pass small values, approach ``limit`` smoothly for large ones."""
-    return limit * np.tanh(curve / limit)
+    """Pass values up to 0.7 of ``limit`` unchanged, approach ``limit`` smoothly beyond."""
+    knee = 0.7 * limit
+    over = np.maximum(np.abs(curve) - knee, 0.0)
+    return np.sign(curve) * (np.minimum(np.abs(curve), knee)
+                             + (limit - knee) * np.tanh(over / (limit - knee)))
 
 
 def _impulses(strength: np.ndarray, rng: np.random.Generator, fps: int, *, threshold: float,
