@@ -24,7 +24,7 @@ LIMB_RADIUS_SHARE = (0.11, 0.1, 0.2)
 UPPER_ARM_START = 0.35
 #: Joints blend over this many limb radii, so elbows bend without a crease.
 JOINT_BLEND_RADII = 0.8
-FIELD_STEP_PX = 4
+FIELD_STEP_PX = 4  # the finest grid the arms' motion is computed on
 
 
 @dataclass(frozen=True)
@@ -122,16 +122,11 @@ def arm_layer(arms: tuple[Arm, ...], roi_rgb: np.ndarray, person: np.ndarray, po
     box = (max(bx0, 0), max(by0, 0), min(bx1, width), min(by1, height))
     x0, y0, x1, y1 = box
     ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-    step = FIELD_STEP_PX
-    # The coarse grid at block centres, as render.warp.invert_field expects.
-    gys, gxs = np.meshgrid(y0 + (np.arange(-(-(y1 - y0) // step)) + 0.5) * step - 0.5,
-                           x0 + (np.arange(-(-(x1 - x0) // step)) + 0.5) * step - 0.5,
-                           indexing="ij")
     # The torso's colour, down the body's middle below the shoulders.
     middle = shoulders.mean(axis=0) + np.outer(np.linspace(0.3, 0.9, 7), [0.0, shoulder_w])
     middle = np.round(middle).astype(int).clip(0, [width - 1, height - 1])
     torso_rgb = np.median(roi_rgb[middle[:, 1], middle[:, 0]].astype(np.float32), axis=0)
-    masks, weights = [], []
+    masks = []
     for arm in arms:
         segments = ((arm.shoulder, arm.elbow), (arm.elbow, arm.wrist), (arm.wrist, arm.hand_tip))
         # The layer's upper arm starts a third of the way down: the shoulder and
@@ -150,13 +145,33 @@ def arm_layer(arms: tuple[Arm, ...], roi_rgb: np.ndarray, person: np.ndarray, po
             core = np.maximum(core, cv2.GaussianBlur(outline.astype(np.float32), (0, 0), 1.0))
         masks.append(np.maximum(core, _same_colour(roi_rgb, box, drawn, full, radii,
                                                    torso_rgb)))
+    arm_masks = np.array(masks) * (person[y0:y1, x0:x1] > 0.3)
+    # Shrink the box to the arms plus as far as they can swing (a forearm lifted
+    # by MAX_LIFT_DEG sweeps about its own length): every frame works in it.
+    rows = np.flatnonzero(arm_masks.max(axis=(0, 2)) > 0.01)
+    cols = np.flatnonzero(arm_masks.max(axis=(0, 1)) > 0.01)
+    if not len(rows):
+        return None
+    swing = int(max(np.linalg.norm(a.hand_tip - a.elbow) for a in arms))
+    tx0, ty0 = max(x0 + cols[0] - swing, x0), max(y0 + rows[0] - swing, y0)
+    tx1, ty1 = min(x0 + cols[-1] + 1 + swing, x1), min(y0 + rows[-1] + 1 + swing, y1)
+    arm_masks = arm_masks[:, ty0 - y0:ty1 - y0, tx0 - x0:tx1 - x0].astype(np.float32)
+    box = x0, y0, x1, y1 = tx0, ty0, tx1, ty1
+    mask = arm_masks.max(axis=0)
+    # Rigid parts blend smoothly: a grid of about 30 points per shoulder width does.
+    step = max(FIELD_STEP_PX, int(shoulder_w / 30))
+    # The coarse grid at block centres, as render.warp.invert_coarse expects.
+    gys, gxs = np.meshgrid(y0 + (np.arange(-(-(y1 - y0) // step)) + 0.5) * step - 0.5,
+                           x0 + (np.arange(-(-(x1 - x0) // step)) + 0.5) * step - 0.5,
+                           indexing="ij")
+    weights = []
+    for arm in arms:
+        segments = ((arm.shoulder, arm.elbow), (arm.elbow, arm.wrist), (arm.wrist, arm.hand_tip))
         coarse = np.array([_distance(gxs, gys, a, b) for a, b in segments])
         # Soft nearest part: weights blend over JOINT_BLEND_RADII near each joint.
         scale = JOINT_BLEND_RADII * radii[1]
         affinity = np.exp(-((coarse - coarse.min(axis=0)) / scale) ** 2)
         weights.append(affinity / affinity.sum(axis=0))
-    arm_masks = np.array(masks)
-    mask = (arm_masks.max(axis=0) * (person[y0:y1, x0:x1] > 0.3)).astype(np.float32)
     # Where arms overlap (folded hands) each carries a share of the pixel.
     coarse = np.array([cv2.resize(m, gxs.shape[::-1], interpolation=cv2.INTER_AREA)
                        for m in arm_masks]) + 1e-3

@@ -12,11 +12,12 @@ import cv2
 import numpy as np
 
 from talkinghead.analysis.arms import Arm, ArmLayer
-from talkinghead.render.warp import invert_field, warp
+from talkinghead.render.warp import invert_coarse, warp
 
 
 def arm_map(layer: ArmLayer, params: dict[str, float]) -> tuple[np.ndarray, np.ndarray] | None:
-    """Backward map of the arm layer inside its box, in ROI pixels; None when still."""
+    """Backward map of the arm layer on its coarse grid (every ``layer.step`` pixels of
+    its box), in ROI pixels; None when the arms are still."""
     angles = [[params[f"{arm.side}_{part}_deg"] for part in ("upper", "fore", "hand")]
               for arm in layer.arms]
     if layer.clasped:  # hands held together move together
@@ -35,7 +36,7 @@ def arm_map(layer: ArmLayer, params: dict[str, float]) -> tuple[np.ndarray, np.n
                                  strict=True):
             field += (moved - points) * weight.reshape(-1, 1)
     field = field.reshape(gh, gw, 2).astype(np.float32)
-    map_x, map_y = invert_field(field, step, (x1 - x0, y1 - y0))
+    map_x, map_y = invert_coarse(field, step)
     return map_x + x0, map_y + y0
 
 
@@ -44,14 +45,21 @@ def composite_arms(person: np.ndarray, alpha: np.ndarray, layer: ArmLayer,
                    arm_x: np.ndarray | None, arm_y: np.ndarray | None) -> None:
     """Draw the arm layer over ``person`` and ``alpha`` (ROI-sized, changed in place).
 
-    ``body_x/y`` is the body's backward map over the ROI; ``arm_x/y`` the arm
-    map of ``arm_map`` (None: arms at rest), sampled through the body's map.
+    ``body_x/y`` is the body's backward map over the ROI; ``arm_x/y`` the coarse
+    arm map of ``arm_map`` (None: arms at rest), sampled through the body's map.
+    Both maps are smooth, so they are chained on the arm's coarse grid.
     """
     x0, y0, x1, y1 = layer.box
     bx, by = body_x[y0:y1, x0:x1], body_y[y0:y1, x0:x1]
     if arm_x is not None and arm_y is not None:
         # Output -> where the body came from -> where the arm came from.
-        bx, by = (warp(arm_x, bx - x0, by - y0), warp(arm_y, bx - x0, by - y0))
+        size = (x1 - x0, y1 - y0)
+        coarse = arm_x.shape[::-1]
+        step = layer.step
+        cell_x = (cv2.resize(bx, coarse, interpolation=cv2.INTER_LINEAR) - x0 + 0.5) / step - 0.5
+        cell_y = (cv2.resize(by, coarse, interpolation=cv2.INTER_LINEAR) - y0 + 0.5) / step - 0.5
+        bx, by = (cv2.resize(warp(arm, cell_x, cell_y), size, interpolation=cv2.INTER_LINEAR)
+                  for arm in (arm_x, arm_y))
     sample_x, sample_y = bx - x0, by - y0
     rgb = warp(layer.rgb, sample_x, sample_y)
     cover = cv2.remap(layer.mask, sample_x, sample_y, cv2.INTER_LINEAR,

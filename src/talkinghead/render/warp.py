@@ -35,9 +35,14 @@ def invert_field(field: np.ndarray, step: int,
     ``field`` (gh, gw, 2) holds displacements at the centres of ``step``-sized
     blocks; the map m solving m = x - f(m) is found on that grid and upsampled.
     """
-    width, height = size
+    map_x, map_y = invert_coarse(field, step)
+    return (cv2.resize(map_x, size, interpolation=cv2.INTER_LINEAR),
+            cv2.resize(map_y, size, interpolation=cv2.INTER_LINEAR))
+
+
+def invert_coarse(field: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """``invert_field`` left on the coarse grid (positions still in full-size pixels)."""
     coarse_h, coarse_w = field.shape[:2]
-    # Work on the coarse grid: positions in full-size pixels, lookups in grid cells.
     grid_x, grid_y = _pixel_grid(coarse_w, coarse_h)
     full_x, full_y = (grid_x + 0.5) * step - 0.5, (grid_y + 0.5) * step - 0.5
     map_x, map_y = full_x - field[..., 0], full_y - field[..., 1]
@@ -46,8 +51,7 @@ def invert_field(field: np.ndarray, step: int,
                        cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         map_x = (1 - DAMPING) * map_x + DAMPING * (full_x - at[..., 0])
         map_y = (1 - DAMPING) * map_y + DAMPING * (full_y - at[..., 1])
-    return (cv2.resize(map_x, size, interpolation=cv2.INTER_LINEAR),
-            cv2.resize(map_y, size, interpolation=cv2.INTER_LINEAR))
+    return map_x, map_y
 
 
 def warp(image: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
