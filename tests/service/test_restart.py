@@ -25,19 +25,23 @@ def submit_and_kill_mid_render(server: ServerProcess) -> tuple[str, str]:
         long_id = api.submit({"image": b64(PORTRAIT), "audio": SPEECH}).json()["data"]["id"]
         short_id = api.submit({"image": b64(PORTRAIT),
                                "audio": b64(short_wav(0.5))}).json()["data"]["id"]
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            data = api.client.get(f"/api/v3/predictions/{long_id}/result").json()["data"]
-            if data["status"] == "processing" and data["progress"]["done"] > 0:
-                break
-            assert data["status"] in ("created", "processing"), data
-            time.sleep(0.05)
-        else:
-            raise AssertionError("the long job never started rendering")
+        wait_until_rendering(api, long_id)
     finally:
         api.close()
     server.kill()
     return long_id, short_id
+
+
+def wait_until_rendering(api: Api, job_id: str, timeout_s: float = 60.0) -> None:
+    """Poll until ``job_id`` has rendered its first frames."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        data = api.client.get(f"/api/v3/predictions/{job_id}/result").json()["data"]
+        if data["status"] == "processing" and data["progress"]["done"] > 0:
+            return
+        assert data["status"] in ("created", "processing"), data
+        time.sleep(0.05)
+    raise AssertionError(f"{job_id} never started rendering")
 
 
 def restarted(data_dir: Path, **env: str) -> ServerProcess:
@@ -201,14 +205,8 @@ def test_server_killed_alone_mid_render_the_job_completes_and_decodes(tmp_path: 
     try:
         job_id = api.submit({"image": b64(PORTRAIT),
                              "audio": b64(short_wav(10.0))}).json()["data"]["id"]
+        wait_until_rendering(api, job_id)
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            data = api.client.get(f"/api/v3/predictions/{job_id}/result").json()["data"]
-            if data["status"] == "processing" and data["progress"]["done"] > 0:
-                break
-            time.sleep(0.05)
-        else:
-            raise AssertionError("the job never started rendering")
         (worker,) = worker_pids(first.proc.pid)
         while not list((data_dir / "outputs").glob("*.part")) and time.monotonic() < deadline:
             time.sleep(0.02)  # the encoder opens its file at its first packet
