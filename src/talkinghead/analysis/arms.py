@@ -3,9 +3,11 @@
 mediapipe's pose model gives shoulders, elbows, wrists and three points of each
 hand. An arm is animated only when its shoulder, elbow and wrist are all seen
 with confidence and lie inside the moving region. Its pixels (capsules along
-upper arm, forearm and hand, within the person mask) form a layer of their own
-that moves rigidly, part by part; the photo under it is filled from its
-surroundings so that whatever a moving arm uncovers shows body or background.
+upper arm, forearm and hand, the hand model's outline of the hand, and nearby
+pixels of a bare limb's colour, all within the person mask) form a layer of
+their own that moves rigidly, part by part; the photo under it is filled from
+its surroundings so that whatever a moving arm uncovers shows body or
+background.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ POSE_ARMS = {"l": (12, 14, 16, 18, 20, 22), "r": (11, 13, 15, 17, 19, 21)}
 MIN_VISIBILITY = 0.7
 #: Limb thickness as a share of shoulder width: upper arm, forearm, hand.
 LIMB_RADIUS_SHARE = (0.11, 0.1, 0.2)
-UPPER_ARM_START = 0.35
+UPPER_ARM_START = 0.35  # the layer's upper arm starts this far from the shoulder
 #: Joints blend over this many limb radii, so elbows bend without a crease.
 JOINT_BLEND_RADII = 0.8
 FIELD_STEP_PX = 4  # the finest grid the arms' motion is computed on
