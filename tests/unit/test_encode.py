@@ -1,4 +1,5 @@
-"""The encoder keeps audio and video in step, even over ten minutes."""
+"""The encoder keeps audio and video in step, even over ten minutes, and says how
+its colours are coded."""
 
 from __future__ import annotations
 
@@ -28,3 +29,21 @@ def test_ten_minutes_without_drift(tmp_path: Path) -> None:
     assert abs(video_s - duration_s) <= 1 / fps
     assert abs(audio_s - duration_s) <= 1 / fps
     assert abs(video_s - audio_s) <= 1 / fps
+
+
+def test_colours_are_tagged_and_come_back(tmp_path: Path) -> None:
+    rate, n_frames = 48_000, 5
+    clip = AudioClip(samples=np.zeros((rate // 5, 1), np.float32), sample_rate_hz=rate,
+                     name="silence")
+    orange = np.zeros((64, 64, 3), np.uint8)
+    orange[:] = (200, 60, 30)
+    out = tmp_path / "tagged.mp4"
+    write_mp4(out, (orange for _ in range(n_frames)), clip, fps=25, width=64, height=64,
+              n_frames=n_frames)
+    with av.open(str(out)) as container:
+        context = container.streams.video[0].codec_context
+        tags = (context.colorspace, context.color_range, context.color_primaries,
+                context.color_trc)
+        decoded = next(container.decode(video=0)).to_ndarray(format="rgb24")
+    assert tags == (6, 1, 1, 1)  # BT.601 (SMPTE 170M) matrix, tv range, BT.709 primaries
+    assert np.abs(decoded[16:48, 16:48].astype(int) - orange[16:48, 16:48]).max() <= 3

@@ -18,6 +18,9 @@ from talkinghead.inputs.audio import AudioClip
 
 AUDIO_CHUNK = 1024  # AAC frame size
 AUDIO_BITRATE = 128_000
+#: The stream's colour tags (FFmpeg's codes): SMPTE 170M (BT.601) matrix,
+#: limited ("tv") range, BT.709 primaries and transfer.
+COLOUR_MATRIX, COLOUR_RANGE, COLOUR_PRIMARIES_AND_TRANSFER = 6, 1, 1
 
 
 def write_mp4(path: Path, frames: Iterable[np.ndarray], audio: AudioClip, *, fps: int,
@@ -26,7 +29,10 @@ def write_mp4(path: Path, frames: Iterable[np.ndarray], audio: AudioClip, *, fps
     """Encode ``frames`` (RGB uint8, height x width) and ``audio`` into ``path``.
 
     H.264 yuv420p (CRF 18) and AAC, moov atom first (faststart) so players
-    start before the download ends.
+    start before the download ends. RGB becomes YUV with the BT.601 matrix in
+    limited range, and the stream says so (with BT.709 primaries and transfer,
+    those of the sRGB pictures it came from): untagged, players guess BT.709
+    for HD and shift the colours.
     """
     if width % 2 or height % 2:
         raise RenderError(f"frame size {width}x{height} must be even for yuv420p")
@@ -36,6 +42,9 @@ def write_mp4(path: Path, frames: Iterable[np.ndarray], audio: AudioClip, *, fps
             video = container.add_stream("libx264", rate=fps)
             video.width, video.height, video.pix_fmt = width, height, "yuv420p"
             video.options = {"crf": "18", "preset": "veryfast", "tune": "stillimage"}
+            context = video.codec_context
+            context.colorspace, context.color_range = COLOUR_MATRIX, COLOUR_RANGE
+            context.color_primaries = context.color_trc = COLOUR_PRIMARIES_AND_TRANSFER
             video.codec_context.time_base = Fraction(1, fps)
             layout = "mono" if audio.channels == 1 else "stereo"
             sound = container.add_stream("aac", rate=audio.sample_rate_hz, layout=layout)
@@ -44,7 +53,8 @@ def write_mp4(path: Path, frames: Iterable[np.ndarray], audio: AudioClip, *, fps
             audio_pos = 0
             frame_idx = -1
             for frame_idx, rgb in enumerate(frames):
-                picture = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+                picture = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
+                    format="yuv420p", dst_colorspace="ITU601", dst_color_range="MPEG")
                 picture.pts = frame_idx
                 container.mux(video.encode(picture))
                 until = min(int((frame_idx + 1) / fps * audio.sample_rate_hz), len(samples))
