@@ -1,8 +1,14 @@
 """Real-time factor and peak memory of `animate`, for 10 s and 60 s of audio.
 
     .venv/bin/python benchmarks/speed.py [--image PORTRAIT] [--sizes 512 1080 original]
+    .venv/bin/python benchmarks/speed.py --compare OTHER_CHECKOUT/src [--rounds 3] ...
 
 Each case runs in a fresh process so its peak memory (max RSS) is its own.
+With --compare, each case is also rendered by another checkout's talkinghead
+(say `git worktree add ../base COMMIT`, then `--compare ../base/src`),
+alternating with this one for --rounds rounds, and the ratio of the best
+real-time factors is printed: on a shared machine absolute times drift, a
+side-by-side ratio does not.
 The audio is a synthetic voice (syllable-rate loudness) so the mouth works
 all the time. Prints one line per case and a markdown table.
 """
@@ -11,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -38,11 +45,34 @@ def _one_case(image: str, audio: str, size: str) -> None:
                       "width": summary.width, "height": summary.height, "peak_mb": peak_mb}))
 
 
+def _run_case(image: str, audio: str, size: str, src: str | None = None) -> dict:
+    """One render in a fresh process (with ``src`` first on its path, if given)."""
+    env = dict(os.environ, PYTHONPATH=src) if src else None
+    out = subprocess.run([sys.executable, __file__, "--child", image, audio, size],
+                         capture_output=True, text=True, check=True, env=env)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _compare(args: argparse.Namespace, audio: str, size: str, duration: float) -> None:
+    """Alternate this checkout and ``args.compare``; print both best factors and the ratio."""
+    best = {"this": float("inf"), "other": float("inf")}
+    for _ in range(args.rounds):
+        for name, src in (("other", args.compare), ("this", None)):
+            fig = _run_case(args.image, audio, size, src)
+            best[name] = min(best[name], fig["elapsed_s"] / fig["audio_s"])
+    print(f"{duration:>5g} s audio, size {size:>8}: real-time factor {best['this']:.3f} "
+          f"here, {best['other']:.3f} in {args.compare} (best of {args.rounds}): "
+          f"ratio {best['this'] / best['other']:.2f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--image", default=str(ROOT / "examples" / "astronaut.png"))
     parser.add_argument("--sizes", nargs="+", default=["512", "1080", "original"])
     parser.add_argument("--durations", nargs="+", type=float, default=[10.0, 60.0])
+    parser.add_argument("--compare", metavar="OTHER_SRC",
+                        help="another checkout's src/ folder to render each case with too")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds with --compare")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -54,15 +84,17 @@ def main() -> None:
             audio = Path(tmp) / f"voice_{duration:g}s.wav"
             audio.write_bytes(voice_wav(duration, pauses=True))
             for size in args.sizes:
-                out = subprocess.run(
-                    [sys.executable, __file__, "--child", args.image, str(audio), size],
-                    capture_output=True, text=True, check=True)
-                fig = json.loads(out.stdout.strip().splitlines()[-1])
+                if args.compare:
+                    _compare(args, str(audio), size, duration)
+                    continue
+                fig = _run_case(args.image, str(audio), size)
                 rtf = fig["elapsed_s"] / fig["audio_s"]
                 rows.append((duration, size, fig, rtf))
                 print(f"{duration:>5g} s audio, size {size:>8} ({fig['width']}x{fig['height']}): "
                       f"{fig['elapsed_s']:.1f} s, real-time factor {rtf:.2f}, "
                       f"peak memory {fig['peak_mb']:.0f} MB", flush=True)
+    if args.compare:
+        return
     print("\n| audio | size | frame | render time | real-time factor | peak memory |")
     print("|---|---|---|---|---|---|")
     for duration, size, fig, rtf in rows:
