@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from talkinghead.motion.head import phrase_starts
+from talkinghead.motion.head import phrases
 from talkinghead.motion.smooth import seeded_drift, smooth
 from talkinghead.speech import SpeechTrack
 
@@ -78,12 +78,10 @@ def sway(speech: SpeechTrack, rng: np.random.Generator) -> np.ndarray:
 def shrugs(speech: SpeechTrack, rng: np.random.Generator) -> np.ndarray:
     """0..1 per frame: now and then both shoulders lift and drop as a phrase ends."""
     n, fps = speech.n_frames, speech.fps
-    starts = phrase_starts(speech.voice_activity, fps)
     impulses = np.zeros(n)
-    for start in starts[1:]:  # the end of the phrase before each new one
-        before = np.flatnonzero(speech.voice_activity[:start])
-        if len(before) and rng.random() < SHRUG_SHARE:
-            impulses[max(int(before[-1]) - fps // 3, 0)] = rng.uniform(0.6, 1.0)
+    for _, end, _ in phrases(speech.voice_activity, fps)[:-1]:  # every phrase but the last
+        if rng.random() < SHRUG_SHARE:
+            impulses[max(end - fps // 3, 0)] = rng.uniform(0.6, 1.0)
     t = np.arange(int(0.9 * fps)) / fps
     kernel = np.sin(np.pi * t / 0.9) ** 2
     return np.convolve(impulses, kernel)[:n]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from talkinghead.motion.expression import pitch_accents
-from talkinghead.motion.head import phrase_starts
+from talkinghead.motion.head import phrases
 from talkinghead.motion.smooth import smooth
 from talkinghead.speech import SpeechTrack
 
@@ -42,11 +42,7 @@ def gesture_curves(speech: SpeechTrack, rng: np.random.Generator, *,
     lift = {"l": np.zeros(n), "r": np.zeros(n)}
     favourite = rng.choice(["l", "r"])
     other = "r" if favourite == "l" else "l"
-    starts = phrase_starts(speech.voice_activity, fps)
-    bounds = [*starts.tolist(), n]
-    for k, start in enumerate(starts):  # a few per clip
-        spoken = np.flatnonzero(speech.voice_activity[start:bounds[k + 1]])
-        end = int(start + spoken[-1]) if len(spoken) else int(start)
+    for start, end, _ in phrases(speech.voice_activity, fps):  # a few per clip
         roll = rng.random()
         if roll < REST_SHARE or end - start < 0.3 * fps:
             continue

@@ -86,13 +86,17 @@ def speaking_energy(speech: SpeechTrack) -> np.ndarray:
     return 0.5 + 0.4 * active + 0.3 * loud + 0.1 * np.clip(rate / 4.0, 0.0, 1.0)
 
 
-def phrase_starts(voice_activity: np.ndarray, fps: int) -> np.ndarray:
-    """Frames where speech resumes after a pause of at least ``MIN_PAUSE_S``."""
+def phrases(voice_activity: np.ndarray, fps: int) -> list[tuple[int, int, int]]:
+    """(start, end, next) of every phrase: its first and last voiced frames, and where
+    the next one starts (or the clip ends). A quieter stretch shorter than
+    ``MIN_PAUSE_S`` does not end a phrase."""
     active = voice_activity.astype(bool)
     starts = np.flatnonzero(active & ~np.concatenate([[False], active[:-1]]))
     ends = np.flatnonzero(active & ~np.concatenate([active[1:], [False]]))
     keep = [int(s) for k, s in enumerate(starts) if k == 0 or s - ends[k - 1] > MIN_PAUSE_S * fps]
-    return np.array(keep, dtype=int)
+    bounds = [*keep, len(active)]
+    return [(start, start + int(np.flatnonzero(active[start:bounds[k + 1]])[-1]), bounds[k + 1])
+            for k, start in enumerate(keep)]
 
 
 def posture(speech: SpeechTrack, rng: np.random.Generator,
@@ -154,19 +158,15 @@ def beat_bob(speech: SpeechTrack) -> np.ndarray:
 def _posture_events(speech: SpeechTrack, rng: np.random.Generator) -> list[tuple[int, str]]:
     """(frame, "turn" or "home") for every posture change, in time order."""
     n, fps = speech.n_frames, speech.fps
-    starts = phrase_starts(speech.voice_activity, fps)
     events: list[tuple[int, str]] = []
-    bounds = [*starts.tolist(), n]
-    for k, start in enumerate(starts):
-        events.append((int(start), "turn"))
-        active = np.flatnonzero(speech.voice_activity[start:bounds[k + 1]])
-        end = int(start + active[-1]) if len(active) else int(start)
+    for start, end, following in phrases(speech.voice_activity, fps):
+        events.append((start, "turn"))
         frame = start + int(rng.uniform(0.8, 1.2) * MAX_HOLD_S * fps)
         while frame < end - fps:  # long phrase: change again on its way
             events.append((frame, "turn"))
             frame += int(rng.uniform(0.8, 1.2) * MAX_HOLD_S * fps)
-        if bounds[k + 1] - end > 1.5 * fps:  # long pause: come home halfway through
-            events.append(((end + bounds[k + 1]) // 2, "home"))
+        if following - end > 1.5 * fps:  # long pause: come home halfway through
+            events.append(((end + following) // 2, "home"))
     if not events:  # silence or constant sound: a slow look around
         events = [(int(f), "turn") for f in range(0, n, int(MAX_HOLD_S * 1.5 * fps))]
     return events
