@@ -42,6 +42,12 @@ class Arm:
     hand_tip: np.ndarray
     hand: np.ndarray | None = None
 
+    @property
+    def segments(self) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+        """(start, end) of the upper arm, the forearm and the hand."""
+        return ((self.shoulder, self.elbow), (self.elbow, self.wrist),
+                (self.wrist, self.hand_tip))
+
 
 @dataclass(frozen=True)
 class ArmLayer:
@@ -130,11 +136,10 @@ def arm_layer(arms: tuple[Arm, ...], roi_rgb: np.ndarray, person: np.ndarray, po
     torso_rgb = np.median(roi_rgb[middle[:, 1], middle[:, 0]].astype(np.float32), axis=0)
     masks = []
     for arm in arms:
-        segments = ((arm.shoulder, arm.elbow), (arm.elbow, arm.wrist), (arm.wrist, arm.hand_tip))
         # The layer's upper arm starts a third of the way down: the shoulder and
         # collar stay with the body (the upper arm barely moves there anyway).
         drawn = ((arm.shoulder + UPPER_ARM_START * (arm.elbow - arm.shoulder), arm.elbow),
-                 *segments[1:])
+                 *arm.segments[1:])
         full = [_distance(xs, ys, a, b) for a, b in drawn]
         capsule = np.min([d - r for d, r in zip(full, radii, strict=True)], axis=0)
         core = np.clip(0.5 - capsule / 3.0, 0.0, 1.0)  # a 3 px feather
@@ -168,8 +173,7 @@ def arm_layer(arms: tuple[Arm, ...], roi_rgb: np.ndarray, person: np.ndarray, po
                            indexing="ij")
     weights = []
     for arm in arms:
-        segments = ((arm.shoulder, arm.elbow), (arm.elbow, arm.wrist), (arm.wrist, arm.hand_tip))
-        coarse = np.array([_distance(gxs, gys, a, b) for a, b in segments])
+        coarse = np.array([_distance(gxs, gys, a, b) for a, b in arm.segments])
         # Soft nearest part: weights blend over JOINT_BLEND_RADII near each joint.
         scale = JOINT_BLEND_RADII * radii[1]
         affinity = np.exp(-((coarse - coarse.min(axis=0)) / scale) ** 2)

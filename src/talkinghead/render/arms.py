@@ -73,10 +73,7 @@ def _part_positions(arm: Arm, lifts: list[float], points: np.ndarray,
                     centre_x: float) -> list[np.ndarray]:
     """Where ``points`` go if carried by the upper arm, the forearm and the hand."""
     upper, fore, hand = (np.radians(lift) * _lift_sign(a, b, arm.shoulder[0] - centre_x)
-                         for lift, (a, b) in zip(lifts, ((arm.shoulder, arm.elbow),
-                                                         (arm.elbow, arm.wrist),
-                                                         (arm.wrist, arm.hand_tip)),
-                                                 strict=True))
+                         for lift, (a, b) in zip(lifts, arm.segments, strict=True))
     elbow = arm.shoulder + _rotate(arm.elbow - arm.shoulder, upper)
     wrist = elbow + _rotate(arm.wrist - arm.elbow, upper + fore)
     return [arm.shoulder + _rotate(points - arm.shoulder, upper),
