@@ -40,6 +40,7 @@ def gesture_curves(speech: SpeechTrack, rng: np.random.Generator, *,
     """Every ARM_PARAMETERS curve per frame, scaled by ``intensity`` (0 = still arms)."""
     n, fps = speech.n_frames, speech.fps
     lift = {"l": np.zeros(n), "r": np.zeros(n)}
+    rng, stroke_rng = rng.spawn(2)  # each drawn in time order (see motion.head)
     favourite = rng.choice(["l", "r"])
     other = "r" if favourite == "l" else "l"
     for start, end, _ in phrases(speech.voice_activity, fps):  # a few per clip
@@ -55,7 +56,7 @@ def gesture_curves(speech: SpeechTrack, rng: np.random.Generator, *,
         hold = int(rng.uniform(*HOLD_S) * fps)
         for arm, amount in arms.items():
             _gesture_unit(lift[arm], start, end, amount, fps, hold)
-    strokes = _strokes(speech, rng)
+    strokes = _strokes(speech, stroke_rng)
     curves: dict[str, np.ndarray] = {}
     for arm in ("l", "r"):
         raised = np.clip(lift[arm] / FOREARM_LIFT_DEG[1], 0.0, 1.0)  # beats only when up

@@ -37,6 +37,7 @@ SHIFT_SHARE = 0.012  # head translation, as a share of face height
 MAX_YAW_DEG, MAX_PITCH_DEG, MAX_ROLL_DEG = 30.0, 20.0, 16.0
 MIN_PAUSE_S = 0.25  # a quieter stretch shorter than this does not end a phrase
 MAX_HOLD_S = 2.2  # inside a long phrase the posture changes at least this often
+HOME_AFTER_S = 0.9  # this far into a pause the head starts back to the listener
 
 
 @dataclass(frozen=True)
@@ -53,21 +54,25 @@ class HeadPose:
 def head_pose(speech: SpeechTrack, rng: np.random.Generator, *, intensity: float) -> HeadPose:
     """Head motion for the clip; ``intensity`` scales everything (0 = still)."""
     n, fps = speech.n_frames, speech.fps
+    # One generator per kind of choice, each drawn in time order: a longer clip
+    # only adds choices at its end, so live mode can re-plan as audio arrives.
+    posture_rng, nod_rng, tilt_rng, drift_rng = rng.spawn(4)
     energy = speaking_energy(speech)
-    yaw, pitch = posture(speech, rng, energy)
+    yaw, pitch = posture(speech, posture_rng, energy)
     accents = pitch_accents(speech)
     stress = np.clip(0.6 * speech.onset + 0.6 * np.diff(accents, prepend=0.0) * 4, 0.0, 1.0)
-    nods = _impulses(stress, rng, fps, threshold=0.35, min_gap_s=0.7) * energy
-    tilts = _impulses(stress, rng, fps, threshold=0.5, min_gap_s=1.4) * rng.choice(
-        [-1.0, 1.0], size=n) * energy
-    tilt_side = rng.choice([-1.0, 1.0])
-    yaw = yaw + seeded_drift(rng, n, fps, amplitude=DRIFT_DEG[0]) * energy
-    pitch = (pitch + seeded_drift(rng, n, fps, amplitude=DRIFT_DEG[1]) * energy
+    nods = _impulses(stress, nod_rng, fps, threshold=0.35, min_gap_s=0.7) * energy
+    tilts = _impulses(stress, tilt_rng, fps, threshold=0.5, min_gap_s=1.4,
+                      either_sign=True) * energy
+    tilt_side = drift_rng.choice([-1.0, 1.0])
+    yaw = yaw + seeded_drift(drift_rng, n, fps, amplitude=DRIFT_DEG[0]) * energy
+    pitch = (pitch + seeded_drift(drift_rng, n, fps, amplitude=DRIFT_DEG[1]) * energy
              + _shape(nods, fps, 0.55) * NOD_DEG + beat_bob(speech) * BEAT_NOD_DEG)
     roll = (tilt_side * ROLL_PER_YAW * yaw + _shape(tilts, fps, 1.1) * TILT_DEG
-            + seeded_drift(rng, n, fps, amplitude=DRIFT_DEG[2]) * energy)
-    shift_x = seeded_drift(rng, n, fps, amplitude=SHIFT_SHARE, highest_hz=0.2) * energy
-    shift_y = seeded_drift(rng, n, fps, amplitude=SHIFT_SHARE * 0.5, highest_hz=0.2) * energy
+            + seeded_drift(drift_rng, n, fps, amplitude=DRIFT_DEG[2]) * energy)
+    shift_x = seeded_drift(drift_rng, n, fps, amplitude=SHIFT_SHARE, highest_hz=0.2) * energy
+    shift_y = seeded_drift(drift_rng, n, fps, amplitude=SHIFT_SHARE * 0.5,
+                           highest_hz=0.2) * energy
     yaw, pitch, roll, shift_x, shift_y = (smooth(c, 1.5) * intensity
                                           for c in (yaw, pitch, roll, shift_x, shift_y))
     return HeadPose(_soft_limit(yaw, MAX_YAW_DEG), _soft_limit(pitch, MAX_PITCH_DEG),
@@ -104,11 +109,12 @@ def posture(speech: SpeechTrack, rng: np.random.Generator,
     """Yaw and pitch held between posture changes, eased from one to the next.
 
     A change comes just before each phrase starts, inside long phrases every
-    ``MAX_HOLD_S`` or so, and halfway through long pauses (a return home).
+    ``MAX_HOLD_S`` or so, and a second into long pauses (a return home).
     """
     n, fps = speech.n_frames, speech.fps
     yaw, pitch = np.zeros(n), np.zeros(n)
-    events = _posture_events(speech, rng)
+    event_rng, rng = rng.spawn(2)
+    events = _posture_events(speech, event_rng)
     side, tip = rng.choice([-1.0, 1.0], size=2)
     for k, (frame, kind) in enumerate(events):  # a few per phrase
         start = max(frame - int(0.15 * fps), 0)  # the head leads the voice a little
@@ -165,8 +171,8 @@ def _posture_events(speech: SpeechTrack, rng: np.random.Generator) -> list[tuple
         while frame < end - fps:  # long phrase: change again on its way
             events.append((frame, "turn"))
             frame += int(rng.uniform(0.8, 1.2) * MAX_HOLD_S * fps)
-        if following - end > 1.5 * fps:  # long pause: come home halfway through
-            events.append(((end + following) // 2, "home"))
+        if following - end > HOME_AFTER_S * fps + 2:  # long pause: come home
+            events.append((end + int(HOME_AFTER_S * fps), "home"))
     if not events:  # silence or constant sound: a slow look around
         events = [(int(f), "turn") for f in range(0, n, int(MAX_HOLD_S * 1.5 * fps))]
     return events
@@ -189,14 +195,16 @@ def _soft_limit(curve: np.ndarray, limit: float) -> np.ndarray:
 
 
 def _impulses(strength: np.ndarray, rng: np.random.Generator, fps: int, *, threshold: float,
-              min_gap_s: float) -> np.ndarray:
-    """Sparse impulses where ``strength`` first crosses ``threshold``, spaced apart."""
+              min_gap_s: float, either_sign: bool = False) -> np.ndarray:
+    """Sparse impulses where ``strength`` first crosses ``threshold``, spaced apart;
+    ``either_sign`` makes each one positive or negative at random."""
     crossings = np.flatnonzero((strength > threshold) & (np.roll(strength, 1) <= threshold))
     impulses = np.zeros(len(strength))
     last = -10 * fps
     for frame in crossings:  # a few per second at most
         if frame - last >= min_gap_s * fps:
-            impulses[frame] = rng.uniform(0.5, 1.0)
+            impulses[frame] = rng.uniform(0.5, 1.0) * (rng.choice([-1.0, 1.0])
+                                                       if either_sign else 1.0)
             last = frame
     return impulses
 

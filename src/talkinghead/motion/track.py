@@ -63,13 +63,13 @@ class MotionTrack:
 
 def build_motion(speech: SpeechTrack, phones: list[Phone], options: Options) -> MotionTrack:
     """Derive all motion from speech features and phones; seeded, so repeatable."""
-    rng = np.random.default_rng(options.seed)
+    blink_rng, gaze_rng = np.random.default_rng(options.seed).spawn(2)
     preset = EXPRESSIONS[options.expression]
     curves: dict[str, np.ndarray] = dict(mouth_motion(speech, phones, gain=options.mouth_motion))
     curves["smile"] = smile_curve(speech, preset)
     curves["brow_raise"] = brow_curve(speech, preset)
-    curves["blink"] = blink_curve(speech, rng, blinks_per_min=options.blinks_per_min)
-    curves["gaze_x"], curves["gaze_y"] = gaze_curves(speech.n_frames, speech.fps, rng)
+    curves["blink"] = blink_curve(speech, blink_rng, blinks_per_min=options.blinks_per_min)
+    curves["gaze_x"], curves["gaze_y"] = gaze_curves(speech.n_frames, speech.fps, gaze_rng)
     # Each part draws from its own generator, so one knob never changes another's motion.
     head_rng, body_rng, arm_rng = (np.random.default_rng([options.seed, part])
                                    for part in (1, 2, 3))

@@ -50,24 +50,70 @@ def frame_count(duration_s: float, fps: int) -> int:
     return max(1, int(round(duration_s * fps)))
 
 
+@dataclass(frozen=True)
+class FrameMeasures:
+    """What each frame's own 40 ms of sound measures, before any clip-wide scaling.
+
+    Each frame depends only on its window, so live mode measures a frame once,
+    as soon as its sound has arrived.
+    """
+
+    loudness_db: np.ndarray
+    brightness: np.ndarray
+    darkness: np.ndarray
+    pitch_hz: np.ndarray
+
+    def __getitem__(self, frames: slice) -> FrameMeasures:
+        return FrameMeasures(self.loudness_db[frames], self.brightness[frames],
+                             self.darkness[frames], self.pitch_hz[frames])
+
+    @staticmethod
+    def concat(parts: list[FrameMeasures]) -> FrameMeasures:
+        """One FrameMeasures of ``parts`` one after another."""
+        return FrameMeasures(*(np.concatenate(column) for column in zip(
+            *((p.loudness_db, p.brightness, p.darkness, p.pitch_hz) for p in parts),
+            strict=True)))
+
+
 def analyse_speech(mono: np.ndarray, sample_rate_hz: int, fps: int,
                    n_frames: int | None = None) -> SpeechTrack:
     """Measure ``mono`` (float32 samples) once per video frame."""
     duration_s = len(mono) / sample_rate_hz
     n = n_frames if n_frames is not None else frame_count(duration_s, fps)
+    return speech_track(measure_frames(mono, sample_rate_hz, fps, 0, n), fps)
+
+
+def measure_frames(mono: np.ndarray, sample_rate_hz: int, fps: int, first_frame: int,
+                   n_frames: int, *, start_s: float = 0.0) -> FrameMeasures:
+    """Measure frames ``first_frame`` .. ``first_frame + n_frames - 1`` of ``mono``,
+    whose first sample sounds at ``start_s`` on the frame clock (silence outside it)."""
     window = int(WINDOW_S * sample_rate_hz)
     half = window // 2
     padded = np.pad(mono.astype(np.float32), (half + window, half + window))
-    centres = ((np.arange(n) / fps + LEAD_S) * sample_rate_hz).astype(np.int64) + window
+    frame_s = (first_frame + np.arange(n_frames)) / fps + LEAD_S - start_s
+    centres = (frame_s * sample_rate_hz).astype(np.int64) + window
     centres = np.clip(centres, half, len(padded) - half - 1)
     all_windows = sliding_window_view(padded, window)
     # Per-frame features in blocks, so working memory stays flat for long audio.
-    parts = [_frame_features(all_windows[centres[i:i + BLOCK_FRAMES] - half], sample_rate_hz)
-             for i in range(0, n, BLOCK_FRAMES)]
-    loudness_db, brightness, darkness, raw_pitch_hz = (np.concatenate(f) for f in zip(*parts,
-                                                                                         strict=True))
+    parts = [FrameMeasures(*_frame_features(all_windows[centres[i:i + BLOCK_FRAMES] - half],
+                                            sample_rate_hz))
+             for i in range(0, n_frames, BLOCK_FRAMES)]
+    if not parts:
+        return FrameMeasures(*(np.zeros(0) for _ in range(4)))
+    return FrameMeasures.concat(parts)
 
-    floor_db, peak_db = _floor_and_peak(loudness_db)
+
+def speech_track(measures: FrameMeasures, fps: int, *,
+                 levels_db: tuple[float, float] | None = None) -> SpeechTrack:
+    """Voice activity, scaled loudness and onsets from per-frame measures.
+
+    Loudness is scaled between the noise floor and the peak: by default the
+    clip's own, or ``levels_db`` (floor, peak) when the whole clip is not known yet.
+    """
+    loudness_db, brightness, darkness = (measures.loudness_db, measures.brightness,
+                                         measures.darkness)
+    raw_pitch_hz = measures.pitch_hz
+    floor_db, peak_db = levels_db if levels_db is not None else loudness_levels(loudness_db)
     # Loud frames are voice. So are periodic frames (vowels, voiced consonants,
     # song) above the floor: that catches dense speech over a background, whose
     # quietest moments are far from silent. A clip with no quiet part at all
@@ -95,6 +141,13 @@ def analyse_speech(mono: np.ndarray, sample_rate_hz: int, fps: int,
         pitch_hz=pitch_hz.astype(np.float32),
         onset=onset.astype(np.float32),
     )
+
+
+def loudness_levels(loudness_db: np.ndarray) -> tuple[float, float]:
+    """(noise floor, peak) in dBFS: the 10th and 98th percentiles of frame levels."""
+    if len(loudness_db) == 0:
+        return SILENCE_DBFS, SILENCE_DBFS
+    return float(np.percentile(loudness_db, 10)), float(np.percentile(loudness_db, 98))
 
 
 def _frame_features(windows: np.ndarray,
@@ -140,12 +193,6 @@ def _pitch(windows: np.ndarray, sample_rate_hz: int, *, low_hz: float = 70.0,
     shift = np.where(np.abs(denom) > 1e-9, 0.5 * (left - right) / safe, 0.0)
     lag = low_lag + best + np.clip(shift, -0.5, 0.5)
     return np.where(strength > threshold, sample_rate_hz / lag, 0.0)
-
-
-def _floor_and_peak(loudness_db: np.ndarray) -> tuple[float, float]:
-    floor_db = float(np.percentile(loudness_db, 10))
-    peak_db = float(np.percentile(loudness_db, 98))
-    return floor_db, peak_db
 
 
 def _fill_short_gaps(active: np.ndarray, *, max_gap: int) -> np.ndarray:
