@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from talkinghead.service.connections import ConnectionGuard, connection_cap, install
 from talkinghead.service.errors import UnavailableError
 from talkinghead.service.settings import Settings
 
@@ -20,8 +21,14 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -> N
     if settings.broker_url:
         check_broker(settings.broker_url)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
-                timeout_graceful_shutdown=10)
+    guard = ConnectionGuard(header_timeout_s=settings.header_timeout_s,
+                            max_connections=connection_cap(settings.max_connections))
+    # No limit_concurrency: uvicorn counts idle sockets towards it and would answer 503
+    # to every request while they are held; the guard sheds those sockets instead.
+    config = uvicorn.Config(create_app(settings), host=host, port=port, log_level="info",
+                            timeout_graceful_shutdown=10, timeout_keep_alive=settings.keepalive_s,
+                            **install(guard))
+    uvicorn.Server(config).run()
 
 
 def check_broker(url: str, *, timeout_s: float = 3.0) -> None:

@@ -43,6 +43,9 @@ _ENV = {
     "TALKINGHEAD_FLEET_QUEUE": "fleet_queue",
     "TALKINGHEAD_FLEET_VISIBILITY_TIMEOUT_S": "fleet_visibility_timeout_s",
     "TALKINGHEAD_FLEET_LEASE_S": "fleet_lease_s",
+    "TALKINGHEAD_HEADER_TIMEOUT_S": "header_timeout_s",
+    "TALKINGHEAD_KEEPALIVE_S": "keepalive_s",
+    "TALKINGHEAD_MAX_CONNECTIONS": "max_connections",
 }
 
 
@@ -80,6 +83,11 @@ class Settings:
         worker this long after it was taken (Redis transport's visibility timeout).
     fleet_lease_s: a rendering worker renews its claim on a job this often (x3);
         a claim not renewed for this long is free for another worker.
+    header_timeout_s: a connection must send complete request headers this soon after
+        it opens (or after its previous response), or it is closed.
+    keepalive_s: an idle keep-alive connection is closed after this long.
+    max_connections: open connections beyond this close the oldest one still waiting
+        for its headers (lowered to fit the process's open-file limit).
     """
 
     api_keys: tuple[str, ...] = ()
@@ -115,6 +123,9 @@ class Settings:
     fleet_queue: str = "talkinghead"
     fleet_visibility_timeout_s: float = 300.0
     fleet_lease_s: float = 30.0
+    header_timeout_s: float = 10.0
+    keepalive_s: int = 5
+    max_connections: int = 4096
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -126,7 +137,8 @@ class Settings:
         for net in self.fetch_allow:
             ipaddress.ip_network(net, strict=False)  # raises ValueError on a bad entry
         for name in ("max_image_mb", "max_audio_mb", "max_audio_s", "retention_s", "url_ttl_s",
-                     "job_timeout_s", "fetch_connect_timeout_s", "fetch_read_timeout_s"):
+                     "job_timeout_s", "fetch_connect_timeout_s", "fetch_read_timeout_s",
+                     "header_timeout_s", "keepalive_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         for name in ("min_free_mb", "submits_per_min", "auth_failures_per_min"):
@@ -134,6 +146,8 @@ class Settings:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
         if self.submit_burst < 1:
             raise ValueError(f"submit_burst must be at least 1, got {self.submit_burst}")
+        if self.max_connections < 16:
+            raise ValueError(f"max_connections must be at least 16, got {self.max_connections}")
         if self.max_attempts < 1 or self.webhook_attempts < 1:
             raise ValueError("max_attempts and webhook_attempts must be at least 1")
         self._check_fleet()
