@@ -15,6 +15,7 @@ from talkinghead.errors import (
     TalkingHeadError,
     UnsupportedImageFormatError,
 )
+from talkinghead.live import LiveFrame, LiveSession
 
 __version__ = "0.1.0"
 
@@ -25,6 +26,8 @@ __all__ = [
     "FileTooLargeError",
     "ImageError",
     "InputError",
+    "LiveFrame",
+    "LiveSession",
     "NoFaceError",
     "Options",
     "OptionsError",

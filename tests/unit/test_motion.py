@@ -188,3 +188,29 @@ def test_breath_in_before_each_phrase_and_a_calm_sway() -> None:
     onset = int(voiced[1][0] * 25)  # the second phrase starts after a 0.8 s pause
     assert breath[onset - 2] > breath[onset - 15] + 0.2  # drawing breath just before
     assert 0.05 < np.ptp(sway) < 1.5 and np.abs(np.diff(sway)).max() < 0.1
+
+
+def test_more_sound_only_adds_random_choices_at_the_end() -> None:
+    """Live mode re-plans as sound arrives: the head, body and arm choices made for
+    the first seconds must not change when the clip grows."""
+    from dataclasses import fields
+
+    from talkinghead.motion import build_motion
+    from talkinghead.speech import SpeechTrack, analyse_speech
+
+    samples = np.concatenate([speech_with_pauses()[0]] * 3)  # 13.8 s, six phrases
+    speech = analyse_speech(samples, 16_000, 25)
+    options = Options(seed=11)
+    whole = build_motion(speech, [], options)
+    cut = 200  # 8 s in
+
+    def head(track: SpeechTrack) -> SpeechTrack:
+        return SpeechTrack(**{f.name: getattr(track, f.name) if f.name == "fps"
+                              else getattr(track, f.name)[:cut] for f in fields(track)})
+
+    part = build_motion(head(speech), [], options)
+    settled = slice(0, cut - 40)  # the smoothing near the cut looks 1.6 s ahead at most
+    for name in ("yaw_deg", "pitch_deg", "roll_deg", "blink", "gaze_x", "shrug",
+                 "r_fore_deg", "l_fore_deg", "breath"):
+        np.testing.assert_allclose(part.curve(name)[settled], whole.curve(name)[settled],
+                                   atol=0.05, err_msg=name)

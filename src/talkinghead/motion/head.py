@@ -168,7 +168,7 @@ def _posture_events(speech: SpeechTrack, rng: np.random.Generator) -> list[tuple
     for start, end, following in phrases(speech.voice_activity, fps):
         events.append((start, "turn"))
         frame = start + int(rng.uniform(0.8, 1.2) * MAX_HOLD_S * fps)
-        while frame < end - fps:  # long phrase: change again on its way
+        while frame <= end:  # long phrase: change again on its way
             events.append((frame, "turn"))
             frame += int(rng.uniform(0.8, 1.2) * MAX_HOLD_S * fps)
         if following - end > HOME_AFTER_S * fps + 2:  # long pause: come home

@@ -40,6 +40,10 @@ class Phone:
     def duration_s(self) -> float:
         return self.end_s - self.start_s
 
+    def shifted(self, by_s: float) -> Phone:
+        """The same phone ``by_s`` seconds later (earlier if negative)."""
+        return Phone(self.label, self.start_s + by_s, self.end_s + by_s, self.aligned)
+
 
 #: Pruning beams tried in turn when aligning. Alignment with unequal or narrow
 #: beams can stop short of the transcript; wide equal beams are slower but robust.
@@ -191,3 +195,42 @@ def _dictionary() -> frozenset[str]:
     path = os.path.join(_model_dir(), "cmudict-en-us.dict")
     with open(path, encoding="utf-8") as lines:
         return frozenset(line.split(" ", 1)[0] for line in lines)
+
+
+class PhoneStream:
+    """The phone loop, fed as sound arrives (live mode).
+
+    ``phones()`` returns what has been recognised so far, in seconds from the
+    stream's start; the last phone or two may still change as more sound comes.
+    ``restart(at_s)`` forgets everything from ``at_s`` on (an interruption, or
+    a fresh utterance to keep the decoder's memory bounded).
+    """
+
+    def __init__(self) -> None:
+        self._decoder = _decoder(allphone=os.path.join(_model_dir(), "en-us-phone.lm.bin"),
+                                 lw=2.0, beam=1e-20, pbeam=1e-20)
+        self._settled: list[Phone] = []  # from utterances already ended
+        self._utterance_start_s = 0.0
+        self._decoder.start_utt()
+
+    def push(self, mono: np.ndarray) -> None:
+        """Feed float32 samples at 16 kHz."""
+        if len(mono):
+            self._decoder.process_raw(_pcm(mono), full_utt=False)
+
+    def phones(self) -> list[Phone]:
+        """Every phone so far, silences merged."""
+        offset = self._utterance_start_s
+        current = self._decoder.seg()
+        partial = [] if current is None else [
+            Phone(_clean(seg.word), offset + seg.start_frame * FRAME_S,
+                  offset + (seg.end_frame + 1) * FRAME_S) for seg in current]
+        return _merge_silences([*self._settled, *partial])
+
+    def restart(self, at_s: float, *, keep_from_s: float = 0.0) -> None:
+        """End the utterance, keep the phones that ended between ``keep_from_s`` and
+        ``at_s``, and listen on from ``at_s``."""
+        self._decoder.end_utt()
+        self._settled = [p for p in self.phones() if keep_from_s < p.end_s <= at_s]
+        self._utterance_start_s = at_s
+        self._decoder.start_utt()

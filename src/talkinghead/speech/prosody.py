@@ -122,7 +122,7 @@ def speech_track(measures: FrameMeasures, fps: int, *,
     audible_db = max(min(floor_db + 3.0, peak_db - 6.0), peak_db - 35.0, SILENCE_DBFS)
     audible = loudness_db > audible_db
     periodic = (raw_pitch_hz > 0) & audible
-    near_periodic = np.convolve(periodic, np.ones(5), mode="same") > 0  # +-2 frames
+    near_periodic = np.convolve(periodic, np.ones(5))[2:len(periodic) + 2] > 0  # +-2 frames
     voice_activity = (loudness_db > loud_db) | periodic | (near_periodic & audible)
     voice_activity = _fill_short_gaps(voice_activity, max_gap=2)
     span = max(peak_db - audible_db, 6.0)
