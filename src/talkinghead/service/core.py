@@ -8,6 +8,7 @@ import secrets
 import shutil
 import time
 import uuid
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ from talkinghead.service.datadir import DataDirLock
 from talkinghead.service.errors import AuthError, InsufficientStorageError, RateLimitedError
 from talkinghead.service.fetch import FetchLimits, decode_base64, fetch_url, is_url
 from talkinghead.service.jobs import Job, JobStatus, WebhookState
-from talkinghead.service.limits import TokenBuckets
+from talkinghead.service.limits import KeyedSlots, TokenBuckets
 from talkinghead.service.netguard import AddressPolicy, guarded_pool
 from talkinghead.service.runner import JobRunner, Runner
 from talkinghead.service.schemas import Prediction, Progress, Timings, Urls
@@ -25,6 +26,11 @@ from talkinghead.service.store import SQLiteJobStore
 from talkinghead.service.webhooks import WebhookSender
 
 log = logging.getLogger("talkinghead.service")
+
+#: The owner id of the request being handled, set by ``Service.owner``: the routes run
+#: ``load_input`` on a thread, which sees this request's context, so the per-key download
+#: cap needs no extra argument through them.
+_CALLER: ContextVar[str | None] = ContextVar("talkinghead_caller", default=None)
 
 
 class Service:
@@ -54,11 +60,15 @@ class Service:
             data / "webhook_secret", prefix="whsec_")
         self.signer = UrlSigner(stored_secret(data / "url_secret"), ttl_s=settings.url_ttl_s)
         self.policy = AddressPolicy(settings.fetch_allow)
-        self.fetch_pool = guarded_pool(self.policy)
+        # More connections than the server's request threads (40), so a download never waits
+        # for a pooled connection; per-key slots bound what one key holds.
+        self.fetch_pool = guarded_pool(self.policy, max_connections=64)
+        self.fetch_slots = KeyedSlots(settings.fetches_per_key)
         self.store = SQLiteJobStore(data / "jobs.sqlite3")
         self.webhooks = WebhookSender(
             policy=self.policy, attempts=settings.webhook_attempts,
             backoff_s=settings.webhook_backoff_s, timeout_s=settings.webhook_timeout_s,
+            threads=settings.webhook_threads, per_key=settings.webhooks_per_key,
             on_result=self._webhook_done)
         self.runner: JobRunner
         if settings.broker_url:  # render on a Celery fleet (docs/SERVICE.md, "Scaling out")
@@ -93,11 +103,13 @@ class Service:
                                        f"this address; try again in {wait:.0f} s",
                                        retry_after_s=wait)
         try:
-            return self.keys.owner(authorization)
+            owner = self.keys.owner(authorization)
         except AuthError:
             if self._auth_failures is not None:
                 self._auth_failures.take(client)
             raise
+        _CALLER.set(owner)
+        return owner
 
     def admit_submission(self, owner: str) -> None:
         """RateLimitedError (429) when ``owner``'s key is over its submission rate."""
@@ -117,16 +129,35 @@ class Service:
                 f"the server's disk is nearly full ({free / MB:.0f} MB free, "
                 f"{self.settings.min_free_mb:g} MB needed to take tasks); try again later")
 
-    def load_input(self, value: str, *, field: str, max_bytes: int) -> bytes:
-        """Bytes of an input field (URL or base64); blocking, run it off the event loop."""
-        if is_url(value):
-            limits = FetchLimits(max_bytes=max_bytes,
-                                 connect_timeout_s=self.settings.fetch_connect_timeout_s,
-                                 read_timeout_s=self.settings.fetch_read_timeout_s,
-                                 total_timeout_s=self.settings.fetch_total_timeout_s,
-                                 max_redirects=self.settings.max_redirects)
+    def load_input(self, value: str, *, field: str, max_bytes: int,
+                   owner: str | None = None) -> bytes:
+        """Bytes of an input field (URL or base64); blocking, run it off the event loop.
+
+        A URL is downloaded only while ``owner`` (default: the caller of this request,
+        see ``owner()``) has fewer than ``fetches_per_key`` downloads in flight; past
+        that, RateLimitedError (429) at once, so one key's slow URLs cannot hold the
+        server's request threads.
+        """
+        if not is_url(value):
+            return decode_base64(value, field=field, max_bytes=max_bytes)
+        settings = self.settings
+        limits = FetchLimits(max_bytes=max_bytes,
+                             connect_timeout_s=settings.fetch_connect_timeout_s,
+                             read_timeout_s=settings.fetch_read_timeout_s,
+                             total_timeout_s=settings.fetch_total_timeout_s,
+                             max_redirects=settings.max_redirects,
+                             min_rate=settings.fetch_min_rate_kbps * 1000,
+                             rate_grace_s=settings.fetch_rate_grace_s)
+        key = owner if owner is not None else (_CALLER.get() or "")
+        if not self.fetch_slots.try_take(key):
+            raise RateLimitedError(
+                f"{field}: this API key already has {self.fetch_slots.per_key} URL downloads "
+                "in progress; try again when they finish, or send the file as base64",
+                retry_after_s=5.0)
+        try:
             return fetch_url(value, field=field, limits=limits, pool=self.fetch_pool)
-        return decode_base64(value, field=field, max_bytes=max_bytes)
+        finally:
+            self.fetch_slots.release(key)
 
     def new_job(self, *, model: str, owner: str, options: dict[str, Any],
                 echo: dict[str, Any], base64_output: bool, webhook: str | None,
@@ -166,7 +197,8 @@ class Service:
             payload["input"] = job.input
             # One event per job: its id is the same on every retry and after restarts.
             self.webhooks.send(job.id, job.webhook_url, payload,
-                               secret=self.webhook_secret(job.owner), webhook_id=f"whk_{job.id}")
+                               secret=self.webhook_secret(job.owner), webhook_id=f"whk_{job.id}",
+                               key=job.owner)
 
     def _webhook_done(self, job_id: str, ok: bool) -> None:
         self.store.set_webhook_state(job_id, WebhookState.DELIVERED if ok else WebhookState.FAILED)

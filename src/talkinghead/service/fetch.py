@@ -18,6 +18,7 @@ import httpcore
 
 from talkinghead.errors import FileTooLargeError, UnsupportedImageFormatError
 from talkinghead.service.errors import FetchError, RequestError
+from talkinghead.service.pacing import Transfer, pace
 
 _DATA_URI = re.compile(r"^data:([\w.+/-]*)(;[\w=.+-]*)*?;base64,", re.IGNORECASE)
 _REDIRECTS = {301, 302, 303, 307, 308}
@@ -33,6 +34,10 @@ class FetchLimits:
     read_timeout_s: float = 20.0
     total_timeout_s: float = 120.0
     max_redirects: int = 3
+    #: Bytes/s a server must keep up, from its first byte and after ``rate_grace_s``;
+    #: 0: no minimum.
+    min_rate: float = 0.0
+    rate_grace_s: float = 5.0
 
 
 def is_url(value: str) -> bool:
@@ -69,17 +74,29 @@ def decode_base64(value: str, *, field: str, max_bytes: int) -> bytes:
 
 
 def fetch_url(url: str, *, field: str, limits: FetchLimits, pool: httpcore.ConnectionPool) -> bytes:
-    """GET ``url`` through ``pool`` (a guarded pool), following up to ``max_redirects``."""
+    """GET ``url`` through ``pool`` (a guarded pool), following up to ``max_redirects``.
+
+    The whole fetch, redirects included, must end within ``total_timeout_s``; each
+    response must arrive at ``min_rate`` or more (headers included: a guarded pool
+    checks both on every read).
+    """
     deadline = time.monotonic() + limits.total_timeout_s
     current = url
     for _hop in range(limits.max_redirects + 1):
         target = check_url(current, field)
-        timeouts = {"connect": limits.connect_timeout_s, "read": limits.read_timeout_s,
-                    "write": limits.read_timeout_s, "pool": limits.connect_timeout_s}
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise FetchError(f"{field}: download took longer than {limits.total_timeout_s:g} s")
+        timeouts = {"connect": min(limits.connect_timeout_s, remaining),
+                    "read": limits.read_timeout_s, "write": limits.read_timeout_s,
+                    "pool": min(limits.connect_timeout_s, remaining)}
+        transfer = Transfer(limits.total_timeout_s, deadline=deadline, min_rate=limits.min_rate,
+                            grace_s=limits.rate_grace_s, what=f"the download of {current}")
         try:
-            with pool.stream("GET", target, headers=[(b"User-Agent", _USER_AGENT.encode()),
-                                                     (b"Accept", b"*/*")],
-                             extensions={"timeout": timeouts}) as response:
+            with pace(transfer), pool.stream(
+                    "GET", target, headers=[(b"User-Agent", _USER_AGENT.encode()),
+                                            (b"Accept", b"*/*")],
+                    extensions={"timeout": timeouts}) as response:
                 if response.status in _REDIRECTS:
                     location = _header(response.headers, b"location")
                     if not location:

@@ -1,4 +1,5 @@
-"""Token buckets: failed-key guesses per client address, and submissions per API key."""
+"""Token buckets (failed-key guesses per client address, submissions per API key) and
+per-key slots (URL downloads and webhook deliveries in flight)."""
 
 from __future__ import annotations
 
@@ -45,3 +46,37 @@ class TokenBuckets:
                 self._buckets = {k: v for k, v in self._buckets.items()
                                  if self._tokens(k, now) < self._burst}
             return 0.0
+
+
+class KeyedSlots:
+    """At most ``per_key`` holders at once for each key (an API key's owner id)."""
+
+    def __init__(self, per_key: int) -> None:
+        if per_key < 1:
+            raise ValueError(f"per_key must be at least 1, got {per_key}")
+        self.per_key = per_key
+        self._held: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def try_take(self, key: str) -> bool:
+        """Take a slot for ``key``; False (nothing taken) when it holds ``per_key`` already."""
+        with self._lock:
+            held = self._held.get(key, 0)
+            if held >= self.per_key:
+                return False
+            self._held[key] = held + 1
+            return True
+
+    def release(self, key: str) -> None:
+        """Give back a slot taken with ``try_take``."""
+        with self._lock:
+            held = self._held.get(key, 0) - 1
+            if held > 0:
+                self._held[key] = held
+            else:
+                self._held.pop(key, None)  # no entry per idle key: memory stays bounded
+
+    def held(self, key: str) -> int:
+        """Slots ``key`` holds now."""
+        with self._lock:
+            return self._held.get(key, 0)

@@ -19,6 +19,7 @@ from typing import Any
 import httpcore
 
 from talkinghead.service.errors import BlockedAddressError, FetchError
+from talkinghead.service.pacing import PacedStream
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -83,13 +84,17 @@ class GuardedBackend(httpcore.SyncBackend):
     def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                     local_address: str | None = None,
                     socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
-        """Resolve and vet ``host``, then connect to the vetted address."""
+        """Resolve and vet ``host``, then connect to the vetted address.
+
+        The stream's reads obey the deadline and rate of the caller's ``pacing.Transfer``.
+        """
         address = self._policy.resolve(host, port)
-        return super().connect_tcp(address, port, timeout=timeout, local_address=local_address,
-                                   socket_options=socket_options)
+        return PacedStream(super().connect_tcp(address, port, timeout=timeout,
+                                               local_address=local_address,
+                                               socket_options=socket_options))
 
 
 def guarded_pool(policy: AddressPolicy, *, max_connections: int = 20) -> httpcore.ConnectionPool:
-    """A connection pool whose every connection goes through ``policy``."""
+    """A connection pool whose every connection goes through ``policy`` and is paced."""
     return httpcore.ConnectionPool(network_backend=GuardedBackend(policy),
                                    max_connections=max_connections, retries=0)

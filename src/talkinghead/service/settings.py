@@ -25,6 +25,12 @@ _ENV = {
     "TALKINGHEAD_FETCH_CONNECT_TIMEOUT_S": "fetch_connect_timeout_s",
     "TALKINGHEAD_FETCH_READ_TIMEOUT_S": "fetch_read_timeout_s",
     "TALKINGHEAD_FETCH_ALLOW": "fetch_allow",
+    "TALKINGHEAD_FETCH_TOTAL_TIMEOUT_S": "fetch_total_timeout_s",
+    "TALKINGHEAD_FETCH_MIN_RATE_KBPS": "fetch_min_rate_kbps",
+    "TALKINGHEAD_FETCH_RATE_GRACE_S": "fetch_rate_grace_s",
+    "TALKINGHEAD_FETCHES_PER_KEY": "fetches_per_key",
+    "TALKINGHEAD_WEBHOOKS_PER_KEY": "webhooks_per_key",
+    "TALKINGHEAD_WEBHOOK_THREADS": "webhook_threads",
     "TALKINGHEAD_RETENTION_S": "retention_s",
     "TALKINGHEAD_URL_TTL_S": "url_ttl_s",
     "TALKINGHEAD_MAX_ATTEMPTS": "max_attempts",
@@ -60,6 +66,12 @@ class Settings:
     webhook_secret: master secret from which each API key's webhook secret is derived
         (``auth.webhook_secret_for``; ``whsec_`` prefix optional); default: generated
         once and kept in ``data_dir``.
+    fetch_total_timeout_s: a URL input's download, redirects included, must end this soon.
+    fetch_min_rate_kbps, fetch_rate_grace_s: a URL's server must send at least this many
+        kB/s on average, counted from its first byte once the grace time has passed.
+    fetches_per_key: URL downloads one API key may have in flight (more get 429).
+    webhooks_per_key, webhook_threads: webhook deliveries one API key may have in flight,
+        and in all (one key's slow receivers cannot hold the others' threads).
     fetch_allow: networks (CIDR) that URL inputs and webhooks may reach even
         though they are private or loopback; empty refuses them all.
     retention_s: inputs, outputs and job records are deleted this long after creation.
@@ -101,6 +113,11 @@ class Settings:
     fetch_connect_timeout_s: float = 5.0
     fetch_read_timeout_s: float = 20.0
     fetch_total_timeout_s: float = 120.0
+    fetch_min_rate_kbps: float = 16.0
+    fetch_rate_grace_s: float = 5.0
+    fetches_per_key: int = 8
+    webhooks_per_key: int = 2
+    webhook_threads: int = 8
     max_redirects: int = 3
     fetch_allow: tuple[str, ...] = ()
     retention_s: float = 24 * 3600.0
@@ -138,14 +155,18 @@ class Settings:
             ipaddress.ip_network(net, strict=False)  # raises ValueError on a bad entry
         for name in ("max_image_mb", "max_audio_mb", "max_audio_s", "retention_s", "url_ttl_s",
                      "job_timeout_s", "fetch_connect_timeout_s", "fetch_read_timeout_s",
-                     "header_timeout_s", "keepalive_s"):
+                     "header_timeout_s", "keepalive_s", "fetch_total_timeout_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        for name in ("min_free_mb", "submits_per_min", "auth_failures_per_min"):
+        for name in ("min_free_mb", "submits_per_min", "auth_failures_per_min",
+                     "fetch_min_rate_kbps", "fetch_rate_grace_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
         if self.submit_burst < 1:
             raise ValueError(f"submit_burst must be at least 1, got {self.submit_burst}")
+        if min(self.fetches_per_key, self.webhooks_per_key, self.webhook_threads) < 1:
+            raise ValueError("fetches_per_key, webhooks_per_key and webhook_threads must be "
+                             "at least 1")
         if self.max_connections < 16:
             raise ValueError(f"max_connections must be at least 16, got {self.max_connections}")
         if self.max_attempts < 1 or self.webhook_attempts < 1:

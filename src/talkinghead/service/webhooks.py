@@ -28,6 +28,7 @@ from typing import Any
 
 from talkinghead.service.fetch import check_url
 from talkinghead.service.netguard import AddressPolicy, guarded_pool
+from talkinghead.service.pacing import Transfer, pace
 
 log = logging.getLogger("talkinghead.service.webhooks")
 MAX_AGE_S = 300
@@ -66,19 +67,29 @@ class _Delivery:
     body: bytes = field(compare=False)
     webhook_id: str = field(compare=False)
     secret: str = field(compare=False, repr=False)
+    key: str = field(default="", compare=False)
     attempt: int = field(default=0, compare=False)
 
 
 class WebhookSender:
-    """Background threads that POST signed payloads and retry failures."""
+    """Background threads that POST signed payloads and retry failures.
+
+    ``threads`` deliveries run at once in all, at most ``per_key`` of them for one key
+    (the API key's owner id given to ``send``): a key whose receivers are slow or
+    unreachable holds at most ``per_key`` threads, and the others' webhooks go out on
+    the rest. Every attempt ends within ``timeout_s``, however slowly the receiver answers.
+    """
 
     def __init__(self, *, policy: AddressPolicy, attempts: int = 6,
-                 backoff_s: float = 2.0, timeout_s: float = 10.0, threads: int = 4,
+                 backoff_s: float = 2.0, timeout_s: float = 10.0, threads: int = 8,
+                 per_key: int = 2,
                  on_result: Callable[[str, bool], None] = lambda job_id, ok: None) -> None:
-        self._pool = guarded_pool(policy)
+        self._pool = guarded_pool(policy, max_connections=threads)
         self._attempts, self._backoff_s, self._timeout_s = attempts, backoff_s, timeout_s
         self._on_result = on_result
-        self._heap: list[_Delivery] = []
+        self._pending: list[_Delivery] = []  # a heap ordered by due time
+        self._per_key = per_key
+        self._in_flight: dict[str, int] = {}
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._stopping = False
@@ -100,30 +111,56 @@ class WebhookSender:
         self._pool.close()
 
     def send(self, job_id: str, url: str, payload: dict[str, Any], *, secret: str,
-             webhook_id: str | None = None) -> None:
+             webhook_id: str | None = None, key: str = "") -> None:
         """Queue ``payload`` for delivery to ``url``, signed with ``secret``; returns at once.
 
         ``webhook_id`` names the event (receivers use it as an idempotency key); give
-        the same one when the same event is sent again after a restart.
+        the same one when the same event is sent again after a restart. ``key`` (the
+        submitting API key's owner id) is what the per-key cap counts.
         """
         body = json.dumps(payload, separators=(",", ":")).encode()
         delivery = _Delivery(time.monotonic(), next(self._seq), job_id, url, body,
-                             webhook_id or f"whk_{uuid.uuid4().hex}", secret)
+                             webhook_id or f"whk_{uuid.uuid4().hex}", secret, key)
         with self._cond:
-            heapq.heappush(self._heap, delivery)
+            heapq.heappush(self._pending, delivery)
             self._cond.notify()
+
+    def _next(self, now: float) -> tuple[_Delivery | None, float | None]:
+        """The earliest due delivery whose key has a free slot (taken from the heap), else
+        None and how long to wait (None: until notified). Call with the lock held."""
+        wait: float | None = None
+        for delivery in sorted(self._pending):  # small: deliveries pending right now
+            if self._in_flight.get(delivery.key, 0) >= self._per_key:
+                continue  # that key's slots are busy; a later key's may go first
+            if delivery.due > now:
+                wait = delivery.due - now
+                break
+            self._pending.remove(delivery)
+            heapq.heapify(self._pending)
+            return delivery, None
+        return None, wait
 
     def _loop(self) -> None:
         while True:
             with self._cond:
-                while not self._stopping and (
-                        not self._heap or self._heap[0].due > time.monotonic()):
-                    wait = self._heap[0].due - time.monotonic() if self._heap else None
+                while True:
+                    if self._stopping:
+                        return
+                    delivery, wait = self._next(time.monotonic())
+                    if delivery is not None:
+                        break
                     self._cond.wait(wait)
-                if self._stopping:
-                    return
-                delivery = heapq.heappop(self._heap)
-            self._attempt(delivery)
+                self._in_flight[delivery.key] = self._in_flight.get(delivery.key, 0) + 1
+            try:
+                self._attempt(delivery)
+            finally:
+                with self._cond:
+                    left = self._in_flight[delivery.key] - 1
+                    if left:
+                        self._in_flight[delivery.key] = left
+                    else:
+                        del self._in_flight[delivery.key]
+                    self._cond.notify_all()  # a delivery of this key may go now
 
     def _attempt(self, delivery: _Delivery) -> None:
         delivery.attempt += 1
@@ -140,7 +177,7 @@ class WebhookSender:
         log.info("webhook for %s failed (%s); retry %d in %.1f s", delivery.job_id, why,
                  delivery.attempt, delivery.due - time.monotonic())
         with self._cond:
-            heapq.heappush(self._heap, delivery)
+            heapq.heappush(self._pending, delivery)
             self._cond.notify()
 
     def _post(self, delivery: _Delivery) -> tuple[bool, str]:
@@ -153,9 +190,11 @@ class WebhookSender:
                     sign(delivery.secret, delivery.webhook_id, timestamp, delivery.body).encode())]
         timeouts = {k: self._timeout_s for k in ("connect", "read", "write", "pool")}
         try:
-            response = self._pool.request("POST", check_url(delivery.url, "webhook"),
-                                          headers=headers, content=delivery.body,
-                                          extensions={"timeout": timeouts})
+            # The whole attempt, a slowly trickled answer included, ends within timeout_s.
+            with pace(Transfer(self._timeout_s, what="the webhook's answer")):
+                response = self._pool.request("POST", check_url(delivery.url, "webhook"),
+                                              headers=headers, content=delivery.body,
+                                              extensions={"timeout": timeouts})
         except Exception as exc:  # never raise: network, refused address, bad URL alike
             return False, f"{type(exc).__name__}: {exc}"
         if 200 <= response.status < 300:
