@@ -34,4 +34,8 @@ python3 -m venv .venv
 .venv/bin/pip install -q --no-deps -e .
 if [ "${1:-}" = "--test" ]; then
   .venv/bin/pip install -q -r requirements-test.txt
+  # Pipecat for tests/test_pipecat.py: its metadata wants protobuf>=5.29.6, which
+  # mediapipe 0.10.21 cannot share, hence --no-deps (requirements-test.txt has what
+  # its pipeline core imports).
+  .venv/bin/pip install -q --no-deps pipecat-ai==1.14.0
 fi
