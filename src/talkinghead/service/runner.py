@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from talkinghead.service.errors import BusyError, InsufficientStorageError, is_disk_full
 from talkinghead.service.events import Done, Progress, Task
@@ -37,6 +37,12 @@ from talkinghead.service.worker import worker_main
 
 log = logging.getLogger("talkinghead.service")
 EXPIRE_EVERY_S = 30.0
+#: Pauses between the tries of a store write that failed on a full disk.
+STORE_RETRY_S = (0.2, 0.5)
+#: While the store cannot be written, dispatch and unrecorded endings are tried this often.
+STORE_PAUSE_S = 1.0
+DISK_FULL = ("disk full: the server's disk filled up, so this task could not be finished "
+             "or recorded; try again later")
 
 
 class DataPaths:
@@ -77,19 +83,60 @@ class JobRunner(Protocol):
         """Keep the inputs and queue ``job``; BusyError when the queue is full."""
 
 
+def outcome_of_done(paths: DataPaths, event: Done) -> tuple[JobStatus, dict[str, Any]]:
+    """The status and ``JobStore.finish`` fields for a worker's ``Done``: completed when
+    its video exists, else failed."""
+    output = paths.output(event.job_id)
+    fields: dict[str, Any] = {"inference_ms": event.inference_ms, "has_nsfw": event.has_nsfw}
+    if event.error is None and output.is_file() and output.stat().st_size > 0:
+        return JobStatus.COMPLETED, fields
+    return JobStatus.FAILED, {**fields, "error": event.error or "the renderer produced no video",
+                              "error_code": event.error_code or "render_failed"}
+
+
 def finish_from_done(store: JobStore, paths: DataPaths, event: Done, now: float) -> Job | None:
     """Fold a worker's ``Done`` into the store: completed when its video exists, else failed.
 
     Returns the finished job, or None when it had already finished (a duplicate).
     """
-    output = paths.output(event.job_id)
-    if event.error is None and output.is_file() and output.stat().st_size > 0:
-        return store.finish(event.job_id, JobStatus.COMPLETED, now=now,
-                            inference_ms=event.inference_ms, has_nsfw=event.has_nsfw)
-    return store.finish(event.job_id, JobStatus.FAILED, now=now,
-                        error=event.error or "the renderer produced no video",
-                        error_code=event.error_code or "render_failed",
-                        inference_ms=event.inference_ms, has_nsfw=event.has_nsfw)
+    status, fields = outcome_of_done(paths, event)
+    return store.finish(event.job_id, status, now=now, **fields)
+
+
+class StoreTrouble:
+    """Failing store writes (a full disk): logged once, then counted, not logged every step.
+
+    A reminder with the count follows every ``REMIND_S`` while it lasts, and one line
+    when writes work again.
+    """
+
+    REMIND_S = 60.0
+
+    def __init__(self) -> None:
+        self.failures = 0
+        self.since: float | None = None
+        self._logged = 0.0
+
+    def failed(self, what: str, exc: BaseException, now: float) -> None:
+        """Count a failed write (``what``: which one, for the first line)."""
+        self.failures += 1
+        if self.since is None:
+            self.since = self._logged = now
+            log.warning("job store write failed (%s: %s); the data directory's disk is full. "
+                        "Retrying; queued tasks wait, and a task whose end cannot be recorded "
+                        "fails with 'disk full'. Further failures are counted, not logged.",
+                        what, exc)
+        elif now - self._logged >= self.REMIND_S:
+            self._logged = now
+            log.warning("job store still failing: %d failed writes in %.0f s (disk full)",
+                        self.failures, now - self.since)
+
+    def succeeded(self, now: float) -> None:
+        """A write worked: end the episode (and say so, if there was one)."""
+        if self.since is not None:
+            log.warning("job store writable again after %d failed writes in %.0f s",
+                        self.failures, now - self.since)
+            self.since, self.failures = None, 0
 
 
 @dataclass
@@ -122,6 +169,11 @@ class Runner:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="talkinghead-runner", daemon=True)
         self._next_expiry = 0.0
+        self._trouble = StoreTrouble()
+        self._paused_until = 0.0  # no dispatch before this while the store cannot be written
+        # Jobs failed with "disk full" whose ending could not be written yet: job id ->
+        # finish() fields. Written as soon as the store takes writes again.
+        self._unwritten: dict[str, dict[str, Any]] = {}
 
     def start(self) -> None:
         """Recover jobs left by a previous run, start the workers and the supervisor."""
@@ -201,33 +253,112 @@ class Runner:
 
     def _read_events(self, worker: _Worker) -> None:
         """Handle every event waiting on ``worker``'s pipe."""
+        events = []
         try:
             while worker.conn.poll():
-                self._handle(worker.conn.recv())
+                events.append(worker.conn.recv())
         except (EOFError, OSError):  # the worker ended; _check_workers handles its job
             worker.broken = True
         except Exception:  # a garbled message: only this worker's pipe; replace the worker
             log.exception("unreadable message from worker %d; restarting it", worker.index)
             worker.broken = True
             worker.process.terminate()
+        for event in events:  # outside the try: a store error is not the worker's fault
+            self._handle(event)
 
     def _handle(self, event: object) -> None:
         if isinstance(event, Progress):
-            self._store.set_progress(event.job_id, event.done, event.total)
+            self._try_write(f"progress of {event.job_id}", self._store.set_progress,
+                            event.job_id, event.done, event.total)  # cosmetic: not retried
         elif isinstance(event, Done):
             worker = self._workers[event.worker]
             if worker.job_id == event.job_id:
                 worker.job_id = None
-            job = finish_from_done(self._store, self.paths, event, self._clock())
+            status, fields = outcome_of_done(self.paths, event)
+            job = self._finish(event.job_id, status, **fields)
             if job is not None:
                 self._finished(job)
 
+    # -- store writes that survive a full disk -------------------------------------------
+
+    def _try_write(self, what: str, write: Callable[..., Any], *args: Any,
+                   retries: tuple[float, ...] = (), **kwargs: Any) -> tuple[bool, Any]:
+        """Run a store write, retried after each pause in ``retries`` if the disk is full.
+
+        Returns (True, its result) or (False, None) when every try hit a full disk; other
+        errors propagate.
+        """
+        for pause in (*retries, None):
+            try:
+                result = write(*args, **kwargs)
+            except Exception as exc:
+                if not is_disk_full(exc):
+                    raise
+                self._trouble.failed(what, exc, self._clock())
+                self._paused_until = time.monotonic() + STORE_PAUSE_S
+                if pause is None:
+                    return False, None
+                time.sleep(pause)
+                continue
+            self._trouble.succeeded(self._clock())
+            return True, result
+        return False, None  # not reached
+
+    def _finish(self, job_id: str, status: JobStatus, **fields: Any) -> Job | None:
+        """``store.finish``, retried; if the disk stays full, the job fails with "disk full"
+        (its files deleted first, to make room), and if even that cannot be written, it is
+        kept here and written when the store takes writes again. None: not finished now."""
+        ok, job = self._try_write(f"finishing {job_id}", self._store.finish, job_id, status,
+                                  now=self._clock(), retries=STORE_RETRY_S, **fields)
+        if ok:
+            return job  # type: ignore[no-any-return]
+        self._remove_files(job_id)
+        fields = {"error": DISK_FULL, "error_code": "disk_full",
+                  "inference_ms": fields.get("inference_ms", 0),
+                  "has_nsfw": fields.get("has_nsfw")}
+        ok, job = self._try_write(f"failing {job_id}", self._store.finish, job_id,
+                                  JobStatus.FAILED, now=self._clock(), **fields)
+        if ok:
+            return job  # type: ignore[no-any-return]
+        self._unwritten[job_id] = fields
+        return None
+
+    def _requeue(self, job_id: str) -> None:
+        ok, _ = self._try_write(f"requeueing {job_id}", self._store.requeue, job_id,
+                                retries=STORE_RETRY_S)
+        if not ok:  # it cannot wait in the queue unrecorded: it fails instead
+            job = self._finish(job_id, JobStatus.FAILED, error=DISK_FULL, error_code="disk_full")
+            if job is not None:
+                self._finished(job)
+
+    def _write_unwritten(self) -> None:
+        for job_id, fields in list(self._unwritten.items()):
+            ok, job = self._try_write(f"failing {job_id}", self._store.finish, job_id,
+                                      JobStatus.FAILED, now=self._clock(), **fields)
+            if not ok:
+                return
+            del self._unwritten[job_id]
+            if job is not None:
+                self._finished(job)
+
+    def _remove_files(self, job_id: str) -> None:
+        shutil.rmtree(self.paths.input_dir(job_id), ignore_errors=True)
+        self.paths.output(job_id).unlink(missing_ok=True)
+        self.paths.remove_partials(job_id)
+
     def _dispatch(self) -> None:
+        if time.monotonic() < self._paused_until:
+            return  # the store failed a write a moment ago; try again in a while
+        if self._unwritten:
+            self._write_unwritten()
+            if self._unwritten:
+                return
         for worker in self._workers:
             if worker.job_id is not None or not worker.process.is_alive():
                 continue
-            job = self._store.claim_next(self._clock())
-            if job is None:
+            ok, job = self._try_write("claiming the next task", self._store.claim_next,
+                                      self._clock())
+            if not ok or job is None:
                 return
             folder = self.paths.input_dir(job.id)
             options = dict(job.options, max_audio_s=self._settings.max_audio_s)
@@ -235,7 +366,7 @@ class Runner:
                 worker.conn.send(Task(job.id, str(folder / "image"), str(folder / "audio"),
                                       str(self.paths.output(job.id)), options))
             except OSError:  # the worker just died; _check_workers replaces it
-                self._store.requeue(job.id)
+                self._requeue(job.id)
                 continue
             worker.job_id, worker.since = job.id, self._clock()
 
@@ -271,13 +402,12 @@ class Runner:
             self._fail(job_id, "worker_crashed", f"the renderer crashed {job.attempts} times on "
                        "these inputs; try another portrait or audio file")
         else:
-            self._store.requeue(job_id)
+            self._requeue(job_id)
 
     def _fail(self, job_id: str | None, code: str, message: str) -> None:
         if job_id is None:
             return
-        job = self._store.finish(job_id, JobStatus.FAILED, now=self._clock(), error=message,
-                                 error_code=code)
+        job = self._finish(job_id, JobStatus.FAILED, error=message, error_code=code)
         if job is not None:
             self._finished(job)
 
@@ -296,7 +426,8 @@ class Runner:
                 continue
             shutil.rmtree(self.paths.input_dir(job_id), ignore_errors=True)
             self.paths.output(job_id).unlink(missing_ok=True)
-            self._store.delete(job_id)
+            if not self._try_write(f"deleting {job_id}", self._store.delete, job_id)[0]:
+                return  # the next expiry round tries again
 
     def _spawn(self, index: int) -> _Worker:
         parent_end, child_end = self._ctx.Pipe()

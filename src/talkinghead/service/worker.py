@@ -157,10 +157,15 @@ def run_task(task: Task, *, index: int, report: Callable[[Progress], None], dete
         os.replace(partial, task.output_path)
     except passthrough:
         raise
-    except TalkingHeadError as exc:
-        return Done(index, task.job_id, _ms(started), has_nsfw, _scrub(exc.message, task),
-                    exc.code)
-    except Exception as exc:  # a bug, not the input: report it, keep the worker alive
+    except Exception as exc:
+        if _disk_full(exc):  # not the input's fault, nor a bug: say what to do
+            return Done(index, task.job_id, _ms(started), has_nsfw,
+                        "disk full: the server's disk filled up while rendering; try again "
+                        "later", "disk_full")
+        if isinstance(exc, TalkingHeadError):
+            return Done(index, task.job_id, _ms(started), has_nsfw, _scrub(exc.message, task),
+                        exc.code)
+        # A bug, not the input: report it, keep the worker alive.
         traceback.print_exc(file=sys.stderr)  # the server's log has the details
         return Done(index, task.job_id, _ms(started), has_nsfw,
                     f"internal error while rendering ({type(exc).__name__}); "
@@ -188,6 +193,20 @@ def _check_nsfw(task: Task, detector: Any, nsfw_policy: str) -> bool:
         raise ContentRefusedError("image: the portrait was flagged as explicit nudity and this "
                                   "server's policy refuses such tasks; use another portrait")
     return flagged
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """True when ``exc``, or an error it was raised from, says the disk is full."""
+    from talkinghead.service.errors import is_disk_full
+
+    seen: BaseException | None = exc
+    for _ in range(8):  # a short chain: the encoder's error wrapped in a RenderError, say
+        if seen is None:
+            return False
+        if is_disk_full(seen) or "No space left on device" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _ms(started: float) -> int:
