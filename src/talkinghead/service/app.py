@@ -34,6 +34,7 @@ from talkinghead.service.errors import (
 )
 from talkinghead.service.fetch import check_image_format, check_url, is_url
 from talkinghead.service.jobs import JobStatus
+from talkinghead.service.live import add_live_route
 from talkinghead.service.schemas import (
     MODEL_V1,
     MODEL_V15,
@@ -72,6 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.service = service
     _add_error_handlers(app)
     _add_routes(app, service)
+    add_live_route(app, service)
     _add_docs(app)
     app.add_middleware(SecurityHeaders, public_url=settings.public_url)
     if settings.playground:

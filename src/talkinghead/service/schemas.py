@@ -11,7 +11,7 @@ on the 1.5 model. talkinghead extras (both models): ``seed``, ``fps``, ``size``,
 from __future__ import annotations
 
 import secrets
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -22,18 +22,17 @@ from talkinghead.service.errors import RequestError
 MODEL_V1 = "bytedance/avatar-omni-human"
 MODEL_V15 = "bytedance/avatar-omni-human-1.5"
 
+M = TypeVar("M", bound=BaseModel)
+
 #: The 1.5 model's ``resolution`` -> our ``size`` (our sizes count the long side).
 RESOLUTIONS = {"720p": "720", "1080p": "1080"}
 
 
-class AvatarRequest(BaseModel):
-    """Body of ``POST /api/v3/bytedance/avatar-omni-human``."""
+class MotionChoices(BaseModel):
+    """How the portrait moves: the talkinghead extras shared by every route."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    image: str = Field(description="Portrait: http(s) URL, base64, or data URI (PNG/JPEG/WebP).")
-    audio: str = Field(description="Speech or song: http(s) URL, base64, or data URI.")
-    enable_base64_output: bool = Field(False, description="Return the MP4 as base64, not a URL.")
     seed: int | None = Field(None, ge=-1, lt=2**32,
                              description="Motion seed; -1 or absent picks one at random.")
     fps: int | None = Field(None, description="Frames per second, 10 to 60 (default 25).")
@@ -48,6 +47,14 @@ class AvatarRequest(BaseModel):
                                    "visible, 0 to 2 (default 1).")
     mouth_motion: float | None = Field(None, description="Mouth opening scale, 0 to 2.")
     blinks_per_min: float | None = Field(None, description="Mean blink rate, 0 to 40.")
+
+
+class AvatarRequest(MotionChoices):
+    """Body of ``POST /api/v3/bytedance/avatar-omni-human``."""
+
+    image: str = Field(description="Portrait: http(s) URL, base64, or data URI (PNG/JPEG/WebP).")
+    audio: str = Field(description="Speech or song: http(s) URL, base64, or data URI.")
+    enable_base64_output: bool = Field(False, description="Return the MP4 as base64, not a URL.")
     transcript: str | None = Field(None, description="Text of the speech (English): more "
                                    "accurate lip shapes.")
     lipsync: Literal["phones", "words"] | None = Field(
@@ -67,7 +74,7 @@ class Avatar15Request(AvatarRequest):
     mask_url: str | list[str] | None = Field(None, description="Not supported; must be empty.")
 
 
-def parse_request(model: type[AvatarRequest], body: Any) -> AvatarRequest:
+def parse_request(model: type[M], body: Any) -> M:
     """Validate a decoded JSON body; raise RequestError naming the offending field."""
     if not isinstance(body, dict):
         raise RequestError("the request body must be a JSON object")
@@ -92,6 +99,23 @@ def to_options(request: AvatarRequest, *, prompt_policy: str = "reject") -> dict
             raise RequestError("resolution and size both given; use one of them")
         if request.resolution:
             values["size"] = RESOLUTIONS[request.resolution]
+    return motion_options(request, values)
+
+
+class LiveStart(MotionChoices):
+    """The first message of a live session (``/api/v1/live``, docs/LIVE.md)."""
+
+    type: Literal["start"] = Field(description="Always \"start\".")
+    image: str = Field(description="Portrait: http(s) URL, base64, or data URI (PNG/JPEG/WebP).")
+    sample_rate: int = Field(16_000, description="Sample rate of the PCM s16le mono audio "
+                             "messages that follow, in Hz (default 16000).")
+
+
+def motion_options(request: MotionChoices, values: dict[str, Any] | None = None
+                   ) -> dict[str, Any]:
+    """Our render options for ``request``'s fields (validated; a random seed is fixed here),
+    on top of ``values``."""
+    values = dict(values or {})
     seed = request.seed
     if seed is None or seed == -1:
         seed = secrets.randbelow(2**31)
@@ -99,8 +123,9 @@ def to_options(request: AvatarRequest, *, prompt_policy: str = "reject") -> dict
     explicit = {"fps": request.fps, "size": request.size, "head_motion": request.motion_intensity,
                 "body_motion": request.body_motion, "gestures": request.gestures,
                 "mouth_motion": request.mouth_motion, "blinks_per_min": request.blinks_per_min,
-                "expression": request.expression, "transcript": request.transcript,
-                "lipsync": request.lipsync}
+                "expression": request.expression,
+                "transcript": getattr(request, "transcript", None),
+                "lipsync": getattr(request, "lipsync", None)}
     values.update({k: v for k, v in explicit.items() if v is not None})
     try:
         Options.from_dict(values)
@@ -112,7 +137,7 @@ def to_options(request: AvatarRequest, *, prompt_policy: str = "reject") -> dict
     return values
 
 
-def _describe(exc: ValidationError, model: type[AvatarRequest]) -> str:
+def _describe(exc: ValidationError, model: type[BaseModel]) -> str:
     problems = []
     for error in exc.errors():
         name = ".".join(str(part) for part in error["loc"]) or "body"

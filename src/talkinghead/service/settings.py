@@ -52,6 +52,9 @@ _ENV = {
     "TALKINGHEAD_HEADER_TIMEOUT_S": "header_timeout_s",
     "TALKINGHEAD_KEEPALIVE_S": "keepalive_s",
     "TALKINGHEAD_MAX_CONNECTIONS": "max_connections",
+    "TALKINGHEAD_LIVE_SESSIONS": "live_sessions",
+    "TALKINGHEAD_LIVE_MAX_S": "live_max_s",
+    "TALKINGHEAD_LIVE_IDLE_S": "live_idle_s",
 }
 
 
@@ -100,6 +103,10 @@ class Settings:
     keepalive_s: an idle keep-alive connection is closed after this long.
     max_connections: open connections beyond this close the oldest one still waiting
         for its headers (lowered to fit the process's open-file limit).
+    live_sessions: live sessions (``/api/v1/live``) open at once; each takes about half
+        a core at 512 px. 0 turns live mode off.
+    live_max_s: a live session is closed after this long.
+    live_idle_s: a live session that receives no message for this long is closed.
     """
 
     api_keys: tuple[str, ...] = ()
@@ -143,6 +150,9 @@ class Settings:
     header_timeout_s: float = 10.0
     keepalive_s: int = 5
     max_connections: int = 4096
+    live_sessions: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    live_max_s: float = 3600.0
+    live_idle_s: float = 120.0
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -155,13 +165,16 @@ class Settings:
             ipaddress.ip_network(net, strict=False)  # raises ValueError on a bad entry
         for name in ("max_image_mb", "max_audio_mb", "max_audio_s", "retention_s", "url_ttl_s",
                      "job_timeout_s", "fetch_connect_timeout_s", "fetch_read_timeout_s",
-                     "header_timeout_s", "keepalive_s", "fetch_total_timeout_s"):
+                     "header_timeout_s", "keepalive_s", "fetch_total_timeout_s",
+                     "live_max_s", "live_idle_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         for name in ("min_free_mb", "submits_per_min", "auth_failures_per_min",
                      "fetch_min_rate_kbps", "fetch_rate_grace_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
+        if self.live_sessions < 0:
+            raise ValueError(f"live_sessions must not be negative, got {self.live_sessions}")
         if self.submit_burst < 1:
             raise ValueError(f"submit_burst must be at least 1, got {self.submit_burst}")
         if min(self.fetches_per_key, self.webhooks_per_key, self.webhook_threads) < 1:
