@@ -146,10 +146,10 @@ def arm_layer(arms: tuple[Arm, ...], roi_rgb: np.ndarray, person: np.ndarray, po
         if arm.hand is not None:  # the hand's own outline, a little grown
             outline = np.zeros(core.shape, np.uint8)
             hull = cv2.convexHull(np.round(arm.hand - [x0, y0]).astype(np.int32))
-            cv2.fillConvexPoly(outline, hull, 1)
+            cv2.fillConvexPoly(outline, hull, (1,))
             grow = max(3, int(0.06 * shoulder_w)) | 1
-            outline = cv2.dilate(outline, np.ones((grow, grow), np.uint8))
-            core = np.maximum(core, cv2.GaussianBlur(outline.astype(np.float32), (0, 0), 1.0))
+            grown = cv2.dilate(outline, np.ones((grow, grow), np.uint8))
+            core = np.maximum(core, cv2.GaussianBlur(grown.astype(np.float32), (0, 0), 1.0))
         masks.append(np.maximum(core, _same_colour(roi_rgb, box, drawn, full, radii,
                                                    torso_rgb)))
     arm_masks = np.array(masks) * (person[y0:y1, x0:x1] > 0.3)
@@ -239,8 +239,8 @@ def _same_colour(roi_rgb: np.ndarray, box: tuple[int, int, int, int], segments: 
         near = distance < WIDE_RADII * radius
         close = np.linalg.norm(patch - colour, axis=2) < SAME_COLOUR_RGB
         found = np.maximum(found, (near & close).astype(np.float32))
-    found = cv2.morphologyEx(found, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-    return cv2.GaussianBlur(found, (0, 0), 1.0)
+    opened = cv2.morphologyEx(found, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    return cv2.GaussianBlur(opened, (0, 0), 1.0)
 
 
 def _torso(pose: np.ndarray, origin: np.ndarray, box: tuple[int, int, int, int],
@@ -256,7 +256,7 @@ def _torso(pose: np.ndarray, origin: np.ndarray, box: tuple[int, int, int, int],
         hips = shoulders + [0.0, 4.0 * shoulder_w]
     polygon = np.vstack([shoulders, hips[::-1]]) - [x0, y0]
     inside = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    cv2.fillConvexPoly(inside, np.round(polygon).astype(np.int32), 1)
+    cv2.fillConvexPoly(inside, np.round(polygon).astype(np.int32), (1,))
     return inside.astype(np.float32)
 
 

@@ -363,7 +363,8 @@ def _clean_plate(roi_rgb: np.ndarray, roi_mask: np.ndarray, mobility: np.ndarray
     grow = max(3, int(max(h, w) / 100)) | 1
     person = np.clip(cv2.dilate(roi_mask, np.ones((grow, grow), np.uint8)) * 4.0, 0.0, 1.0)
     replace = person * np.clip(mobility * 4.0, 0.0, 1.0)
-    return cv2.blendLinear(roi_rgb, filled, 1.0 - replace, replace)
+    # float32 weights at runtime; numpy's stubs lose the dtype through the arithmetic above.
+    return cv2.blendLinear(roi_rgb, filled, 1.0 - replace, replace)  # type: ignore[arg-type]
 
 
 def _mobility(barycentric: sparse.csr_matrix, control_weight: np.ndarray, roi_w: int,

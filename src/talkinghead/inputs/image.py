@@ -38,7 +38,7 @@ def load_portrait(source: Source, *, max_bytes: int = MAX_IMAGE_BYTES) -> Portra
         # Pillow warns before it raises on bombs; we want the raise only.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            image = Image.open(io.BytesIO(data))
+            image: Image.Image = Image.open(io.BytesIO(data))
             fmt = image.format or "unknown"
             if fmt not in SUPPORTED_FORMATS:
                 raise UnsupportedImageFormatError(

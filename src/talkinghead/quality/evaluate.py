@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -91,7 +92,7 @@ class Evaluation:
         if self.alignment is not None:
             out["alignment"] = {"words": self.alignment.words, "problem": self.alignment.problem,
                                 "n_phones": len(self.alignment.phones)}
-        return rounded(out)
+        return cast(dict[str, object], rounded(out))  # a dict stays a dict
 
 
 def evaluate(portrait: Source, audio: Source, video: Path, *,
@@ -200,11 +201,15 @@ def _image_quality(reference: Reference, scan: Scan,
     def crop(image: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(image[box[1] : box[3], box[0] : box[2]])
 
+    def score(image: np.ndarray) -> float:
+        value = image_quality.brisque(image)  # not None: the model scored the source
+        return float("nan") if value is None else value
+
     return image_quality.ImageQuality(
         source_brisque=source,
-        frames_brisque=float(np.mean([image_quality.brisque(f) for f in frames])),
+        frames_brisque=float(np.mean([score(f) for f in frames])),
         source_face_brisque=image_quality.brisque(crop(reference.rgb)),
-        frames_face_brisque=float(np.mean([image_quality.brisque(crop(f)) for f in frames])),
+        frames_face_brisque=float(np.mean([score(crop(f)) for f in frames])),
     )
 
 

@@ -41,7 +41,8 @@ def _scorer():  # type: ignore[no-untyped-def]
     files = model_files()
     if files is None:
         return None
-    return cv2.quality.QualityBRISQUE_create(str(files[0]), str(files[1]))
+    # The contrib module's quality package is missing from OpenCV's type stubs.
+    return cv2.quality.QualityBRISQUE_create(str(files[0]), str(files[1]))  # type: ignore[attr-defined]
 
 
 def brisque(rgb: np.ndarray) -> float | None:

@@ -112,7 +112,7 @@ def lipsync_plot(ev: Evaluation) -> bytes:
     active = s.voice_activity.astype(bool)
     bins = np.linspace(0, top, 30)
     hist_ax.hist([s.opening[active & np.isfinite(s.opening)],
-                  s.opening[~active & np.isfinite(s.opening)]], bins=bins, stacked=True,
+                  s.opening[~active & np.isfinite(s.opening)]], bins=list(bins), stacked=True,
                  color=[SPEECH_COLOUR, SILENCE_COLOUR], label=["speech", "no speech"])
     hist_ax.axvline(lipsync.CLOSED_OPENING, color="#c0392b", ls="--", lw=0.8)
     hist_ax.set_xlabel("opening")

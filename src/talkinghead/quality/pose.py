@@ -181,16 +181,19 @@ def measure_arms(reference: np.ndarray, track: PoseTrack) -> Arms:
         return Arms(arms_visible=arms, shoulder_width_px=None, pose_step_frames=step,
                     note="the two shoulders are never both visible", **empty)
     figures: dict[str, float | None] = dict(empty)
+    ranges, paths = [], []
     for side in arms:
         offsets = wrist_offsets(track, side, width)
         path = np.linalg.norm(np.diff(wrist_positions(track, side), axis=0), axis=1).sum()
-        figures[f"{side}_wrist_range_sw"] = float(np.nanpercentile(offsets, RANGE_PERCENTILE))
-        figures[f"{side}_wrist_path_sw"] = float(path / width)
-    figures["wrist_range_sw_max"] = max(figures[f"{s}_wrist_range_sw"] for s in arms)
-    figures["wrist_path_sw_max"] = max(figures[f"{s}_wrist_path_sw"] for s in arms)
+        ranges.append(float(np.nanpercentile(offsets, RANGE_PERCENTILE)))
+        paths.append(float(path / width))
+        figures[f"{side}_wrist_range_sw"], figures[f"{side}_wrist_path_sw"] = ranges[-1], paths[-1]
+    figures["wrist_range_sw_max"] = max(ranges)
+    figures["wrist_path_sw_max"] = max(paths)
     every_arm = seen(track.points[:, [i for s in arms for i in ARMS[s]]], track.size).all(axis=1)
     figures["arms_found_share"] = float(every_arm.mean())
-    return Arms(arms_visible=arms, shoulder_width_px=width, pose_step_frames=step, **figures)
+    return Arms(arms_visible=arms, shoulder_width_px=width, pose_step_frames=step, note=None,
+                **figures)
 
 
 def wrist_series(track: PoseTrack, arms: Arms) -> np.ndarray:

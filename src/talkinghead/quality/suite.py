@@ -129,7 +129,7 @@ def table_rows(results: list[PairResult]) -> list[dict[str, object]]:
     rows = [_row(r) for r in results]
     median: dict[str, object] = {"pair": "**median**", "error": ""}
     for header in HEADERS[1:-1]:
-        values = [row[header] for row in rows if isinstance(row[header], int | float)]
+        values = [value for row in rows if isinstance(value := row[header], int | float)]
         median[header] = statistics.median(values) if values else None
     return [*rows, median]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -109,7 +110,7 @@ def _open(path: Path) -> av.container.InputContainer:
         raise InputError(f"{path}: not a readable video ({exc})") from exc
 
 
-def _seconds(value: int | None, time_base: object) -> float | None:
+def _seconds(value: int | None, time_base: Fraction | None) -> float | None:
     if value is None or time_base is None:
         return None
     return float(value * time_base)

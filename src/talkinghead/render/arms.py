@@ -62,7 +62,8 @@ def composite_arms(person: np.ndarray, alpha: np.ndarray, layer: ArmLayer,
                   for arm in (arm_x, arm_y))
     sample_x, sample_y = bx - x0, by - y0
     rgb = warp(layer.rgb, sample_x, sample_y)
-    cover = cv2.remap(layer.mask, sample_x, sample_y, cv2.INTER_LINEAR,
+    # float32 maps at runtime (cv2.resize of float32 grids); the stubs infer integers.
+    cover = cv2.remap(layer.mask, sample_x, sample_y, cv2.INTER_LINEAR,  # type: ignore[call-overload]
                       borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     box = (slice(y0, y1), slice(x0, x1))
     person[box] = cv2.blendLinear(rgb, person[box], cover, 1.0 - cover)

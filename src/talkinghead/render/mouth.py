@@ -139,7 +139,7 @@ def _lip_seam(roi: np.ndarray, midline: np.ndarray, pressed: np.ndarray, lip_rgb
     canvas = np.zeros((y1 - y0, x1 - x0), np.float32)
     thickness = max(1, int(round(0.012 * face_height_px)))
     points = np.round((midline - [x0, y0]) * _SCALE).astype(np.int32)
-    cv2.polylines(canvas, [points], False, 1.0, thickness, cv2.LINE_AA, SUBPIXEL_BITS)
+    cv2.polylines(canvas, [points], False, (1.0,), thickness, cv2.LINE_AA, SUBPIXEL_BITS)
     alpha = cv2.GaussianBlur(canvas, (0, 0), 0.5 + 0.004 * face_height_px)[..., None] * 0.9
     patch = roi[y0:y1, x0:x1].astype(np.float32)
     seam = np.asarray(lip_rgb, np.float32) * 0.55
@@ -196,7 +196,7 @@ def _tongue(size: tuple[int, int], upper: np.ndarray, lower: np.ndarray, teeth_e
     canvas = np.zeros(size, np.float32)
     cv2.ellipse(canvas, tuple(int(c) for c in np.round(centre * _SCALE)),
                 tuple(int(max(a, 0.5) * _SCALE) for a in axes),
-                0, 0, 360, 1.0, -1, cv2.LINE_AA, SUBPIXEL_BITS)
+                0, 0, 360, (1.0,), -1, cv2.LINE_AA, SUBPIXEL_BITS)
     return canvas * (0.7 + 0.25 * tongue_out)
 
 
@@ -206,7 +206,7 @@ def _over(base: np.ndarray, colour: np.ndarray, alpha: np.ndarray) -> np.ndarray
 
 def _fill(size: tuple[int, int], polygon: np.ndarray) -> np.ndarray:
     canvas = np.zeros(size, np.float32)
-    cv2.fillPoly(canvas, [np.round(polygon * _SCALE).astype(np.int32)], 1.0, cv2.LINE_AA,
+    cv2.fillPoly(canvas, [np.round(polygon * _SCALE).astype(np.int32)], (1.0,), cv2.LINE_AA,
                  SUBPIXEL_BITS)
     return canvas
 

@@ -44,7 +44,8 @@ from talkinghead.service.settings import Settings
 
 TASK_NAME = "talkinghead.render"
 log = logging.getLogger("talkinghead.fleet")
-_process: dict[str, Any] = {}  # per worker process: its FleetBus and nudity detectors
+#: Per worker process: its FleetBus ("bus", with its "pid") and nudity detectors by settings.
+_process: dict[str | tuple[str, str, float], Any] = {}
 
 
 def make_app(settings: Settings) -> Celery:

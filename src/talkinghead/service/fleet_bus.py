@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -88,7 +88,9 @@ class FleetBus:
 
     def get_inputs(self, job_id: str) -> tuple[bytes, bytes] | None:
         """A job's (image, audio), or None when they are gone (job over or expired)."""
-        image, audio = self.redis.mget(self.key(job_id, "image"), self.key(job_id, "audio"))
+        # Replies are bytes (no decode_responses); the stubs allow str as well.
+        image, audio = cast(list[bytes | None], self.redis.mget(self.key(job_id, "image"),
+                                                                 self.key(job_id, "audio")))
         return None if image is None or audio is None else (image, audio)
 
     def put_output(self, job_id: str, video: bytes, *, ttl_s: float) -> None:
@@ -97,7 +99,7 @@ class FleetBus:
 
     def take_output(self, job_id: str) -> bytes | None:
         """The finished MP4 (None if missing); it stays until ``forget``."""
-        data = self.redis.get(self.key(job_id, "output"))
+        data = cast(bytes | None, self.redis.get(self.key(job_id, "output")))
         return None if data is None else bytes(data)
 
     def forget(self, job_id: str) -> None:
@@ -147,7 +149,9 @@ class FleetBus:
 
         The raw event stays in the in-flight list until ``ack_event(raw)``.
         """
-        raw = self.redis.blmove(self._events, self._inflight, timeout_s, "LEFT", "RIGHT")
+        # BLMOVE takes fractional seconds (Redis 6+); the stubs say int.
+        raw = cast(bytes | None, self.redis.blmove(self._events, self._inflight,
+                                                   timeout_s, "LEFT", "RIGHT"))  # type: ignore[arg-type]
         if raw is None:
             return None
         try:
@@ -157,7 +161,7 @@ class FleetBus:
 
     def ack_event(self, raw: bytes) -> None:
         """The event was handled: drop it from the in-flight list."""
-        self.redis.lrem(self._inflight, 1, raw)
+        self.redis.lrem(self._inflight, 1, raw)  # type: ignore[arg-type]  # bytes: as it came
 
     def requeue_inflight(self) -> int:
         """Put events a previous API process did not finish handling back in front."""
