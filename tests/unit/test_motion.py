@@ -214,3 +214,13 @@ def test_more_sound_only_adds_random_choices_at_the_end() -> None:
                  "r_fore_deg", "l_fore_deg", "breath"):
         np.testing.assert_allclose(part.curve(name)[settled], whole.curve(name)[settled],
                                    atol=0.05, err_msg=name)
+
+
+def test_a_closure_that_began_before_the_clip_is_judged_on_what_is_left() -> None:
+    """Live mode plans from a segment start that may cut a phone in two."""
+    from talkinghead.motion.visemes import plausible_closures
+
+    loudness_db = np.full(50, -20.0)
+    loudness_db[:3] = -60.0  # the lips were closed as the segment began
+    kept = plausible_closures([Phone("M", -0.2, 0.1), Phone("AA", 0.1, 1.0)], loudness_db, 25)
+    assert [p.label for p in kept] == ["M", "AA"]

@@ -106,7 +106,7 @@ def plausible_closures(phones: list[Phone], loudness_db: np.ndarray, fps: int, *
             end_s = phone.end_s
             if phone.label in STOPS:
                 end_s = min(end_s, phone.start_s + MAX_STOP_CLOSURE_S)
-            first = min(int(phone.start_s * fps), n - 1)
+            first = min(max(int(phone.start_s * fps), 0), n - 1)
             last = min(max(int(np.ceil(end_s * fps)), first + 1), n)
             inside = float(loudness_db[first:last].min())
             around = float(loudness_db[max(0, first - reach): min(n, last + reach)].max())
