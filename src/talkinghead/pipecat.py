@@ -27,7 +27,6 @@ import contextlib
 import math
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -55,6 +54,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without pipecat
     ) from exc
 
 from talkinghead.config import Options
+from talkinghead.inputs import Source
 from talkinghead.live import LOOKAHEAD_FRAMES, LiveFrame, LiveSession
 from talkinghead.speech.prosody import LEAD_S, WINDOW_S
 
@@ -81,10 +81,10 @@ class TalkingHeadVideo(FrameProcessor):
     video_out_is_live=True`` and this processor's ``width``, ``height`` and ``fps``.
     """
 
-    def __init__(self, image: str | Path | bytes | np.ndarray | None = None, *,
+    def __init__(self, image: Source | None = None, *,
                  options: Options | None = None, session: LiveSession | None = None,
                  sample_rate_hz: int = 16_000, **kwargs: Any) -> None:
-        """Analyse ``image`` (a path, bytes or an RGB array) for a new live session.
+        """Analyse ``image`` (a path, bytes or a binary file) for a new live session.
 
         Analysing takes a second or two and blocks: inside a running event loop
         prefer ``await TalkingHeadVideo.create(...)``. Or pass a ready ``session``
@@ -115,7 +115,7 @@ class TalkingHeadVideo(FrameProcessor):
         self._resamplers: dict[int, Any] = {}
 
     @classmethod
-    async def create(cls, image: str | Path | bytes | np.ndarray, *,
+    async def create(cls, image: Source, *,
                      options: Options | None = None, sample_rate_hz: int = 16_000,
                      **kwargs: Any) -> TalkingHeadVideo:
         """Like the constructor, but analyses the portrait on a thread (no blocked loop)."""

@@ -271,7 +271,7 @@ async def read_body(request: Request, limit: int, *,
             raise RequestError("malformed Content-Length header")
         if int(declared) > limit:
             raise too_large
-    spool = SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=spool_dir)  # noqa: SIM115 (caller closes)
+    spool = SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=str(spool_dir))  # noqa: SIM115 (caller closes)
     size = 0
     try:
         async for chunk in request.stream():
