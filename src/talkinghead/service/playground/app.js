@@ -23,6 +23,19 @@ function setStatus(text, isError = false) {
 function refresh() {
   $("submit").disabled = !(state.image && state.audio) || state.polling !== null;
   $("curl").textContent = curlCommand();
+  document.dispatchEvent(new Event("talkinghead:change"));  // live.js follows the inputs too
+}
+
+// Two tabs share the key, the portrait and the options: "Video" renders a clip, "Live"
+// streams (live.js). The body's data-mode shows one tab's parts (style.css).
+function setMode(mode) {
+  document.body.dataset.mode = mode;
+  for (const name of ["video", "live"]) {
+    $(`tab-${name}`).setAttribute("aria-selected", String(name === mode));
+  }
+  const hash = mode === "live" ? "#live" : "";
+  history.replaceState(null, "", location.pathname + location.search + hash);
+  document.dispatchEvent(new CustomEvent("talkinghead:mode", { detail: mode }));
 }
 
 function setImage(file) {
@@ -190,6 +203,9 @@ $("submit").addEventListener("click", submit);
 for (const id of ["size", "expression", "fps", "seed", ...MOTION_KNOBS]) {
   $(id).addEventListener("change", refresh);
 }
+$("tab-video").addEventListener("click", () => setMode("video"));
+$("tab-live").addEventListener("click", () => setMode("live"));
 dropZone($("image-drop"), setImage);
 dropZone($("audio-drop"), setAudio);
+setMode(location.hash === "#live" ? "live" : "video");
 refresh();
