@@ -35,6 +35,7 @@
       this.ready = false;
       this.ended = false;
       this.errored = false;
+      this.quiet = false;  // closed by us before the start: nothing to report
       this.frames = 0;  // received
       this.drawn = 0;
       this.drawing = Promise.resolve();
@@ -260,7 +261,8 @@
       if (this.ws && this.ws.readyState === WebSocket.OPEN && this.ready) {
         say("Stopping…");  // the last frames come, then the server closes
         this.ws.send(JSON.stringify({ type: "stop" }));
-      } else {
+      } else {  // not started yet
+        this.quiet = true;
         if (this.ws) this.ws.close();
         this.finish();
         say("Stopped.");
@@ -283,7 +285,7 @@
 
     onClose(event) {
       this.stopSound();
-      if (!this.errored) {
+      if (!this.errored && !this.quiet) {
         if (event.code === 1000) say(`Stopped after ${this.frames} frames.`);
         else say(`Connection closed: ${event.reason || `code ${event.code}`}`, true);
       }
