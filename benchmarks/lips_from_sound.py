@@ -9,7 +9,8 @@ espeak's phoneme times:
 
 - m/b/p closed: the lips are shut at some frame of the bilabial's closure;
 - pauses closed: frames inside pauses of 200 ms or more, lips shut;
-- vowels apart: vowel frames with the lips apart.
+- vowels apart: vowel frames with the lips apart;
+- and, for the record, t/d/k/g/n (tongue closures) at which the lips shut too.
 
 "Shut" on the motion curves is ``jaw_open < CLOSED_JAW`` (the renderer opens
 the inner lips by jaw_open x 11 % of the face height; the video measure's
@@ -116,7 +117,8 @@ def _row(name: str, shares: LipShares) -> str:
     return (f"{name:<10} {shares.bilabial_share:6.1%} "
             f"({shares.bilabials_closed}/{shares.bilabials})"
             f"   {shares.pause_share:6.1%} ({shares.pause_frames_closed}/{shares.pause_frames})"
-            f"   {shares.vowel_share:6.1%} ({shares.vowel_frames_apart}/{shares.vowel_frames})")
+            f"   {shares.vowel_share:6.1%} ({shares.vowel_frames_apart}/{shares.vowel_frames})"
+            f"   {shares.others_closed / max(shares.others, 1):5.0%}")
 
 
 def main() -> None:
@@ -131,7 +133,8 @@ def main() -> None:
     clips = corpus(languages, seed=args.seed)
     print(f"{len(clips)} clips, {sum(c.duration_s for _, c in clips):.0f} s of espeak-ng speech "
           f"({time.perf_counter() - started:.1f} s to synthesise)")
-    print("motion curves, no transcript:   m/b/p closed      pauses closed      vowels apart")
+    print("motion curves, no transcript:   m/b/p closed      pauses closed      vowels apart"
+          "     t/d/k/g/n closed")
     totals: dict[str, LipShares] = {}
     for language, clip in clips:
         shares = lip_shares(clip, motion_closed(clip), 25)

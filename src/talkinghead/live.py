@@ -286,4 +286,4 @@ class LiveSession:
 
 
 def _no_measures() -> FrameMeasures:
-    return FrameMeasures(*(np.zeros(0, np.float32) for _ in range(4)))
+    return FrameMeasures.empty()

@@ -29,6 +29,10 @@ def mouth_motion(speech: SpeechTrack, phones: list[Phone], *,
         shapes = _spectral_shapes(speech)
     curves = dict(zip(MOUTH_PARAMETERS, shapes.T, strict=True))
     press = curves["lip_press"]
+    if not any(phone.aligned for phone in phones):
+        # Without words, the phone loop misses most m/b/p (it is English and
+        # guesses on other languages): the sound's own closures shut the lips.
+        press = np.maximum(press, acoustic_closures(speech))
     # The jaw: mostly loudness, shaped by the viseme's openness. Loud periodic
     # sound is a vowel whatever the recogniser says (it guesses on song and on
     # other languages), so it always opens the jaw some way.
@@ -42,6 +46,43 @@ def mouth_motion(speech: SpeechTrack, phones: list[Phone], *,
         curves[name] = np.clip(smooth(curves[name], 0.6) * voiced * lips, 0.0, 1.0)
     curves["lip_press"] = np.clip(press, 0.0, 1.0)
     return curves
+
+
+#: A closure frame is this many dB quieter than the louder frames on both sides ...
+DIP_DB = 4.0
+#: ... or nasal murmur (m): this share of its energy under 400 Hz, no hiss,
+#: and this many dB under the louder side.
+MURMUR_SHARE = 0.6
+MURMUR_MAX_BRIGHTNESS = 0.05
+MURMUR_DIP_DB = 7.0
+
+
+def acoustic_closures(speech: SpeechTrack) -> np.ndarray:
+    """1.0 at frames whose sound says the lips shut (m, b, p), else 0.0.
+
+    Lips that meet stop or muffle the sound: a stop's closure is a trough in
+    loudness between louder sounds, and m's murmur is quiet, dark (its energy
+    under 400 Hz) and hiss-free next to the vowel it leads into or follows. Both
+    hold in any language. Alveolar and velar closures (t, d, k, g, n) sound
+    alike at this level and shut the lips too: far less wrong to the eye than
+    an m spoken with open lips. Each frame looks two frames either side only,
+    within live mode's lookahead.
+    """
+    db = speech.loudness_db.astype(np.float64)
+    n = len(db)
+    if n < 3:
+        return np.zeros(n)
+    padded = np.pad(db, 2, mode="edge")
+    before = np.maximum(padded[:-4], padded[1:-3])
+    after = np.maximum(padded[3:-1], padded[4:])
+    trough = (db <= padded[1:-3]) & (db <= padded[3:-1])
+    dip = trough & (np.minimum(before, after) - db >= DIP_DB)
+    murmur = ((speech.murmur >= MURMUR_SHARE) & (speech.brightness < MURMUR_MAX_BRIGHTNESS)
+              & (np.maximum(before, after) - db >= MURMUR_DIP_DB))
+    # Only next to speech: silence is shut anyway, and noise between phrases is not a closure.
+    voice = np.pad(speech.voice_activity.astype(bool), 2)
+    near_voice = voice[:-4] | voice[1:-3] | voice[2:-2] | voice[3:-1] | voice[4:]
+    return ((dip | murmur) & near_voice).astype(np.float64)
 
 
 def _spectral_shapes(speech: SpeechTrack) -> np.ndarray:

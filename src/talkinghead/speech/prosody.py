@@ -27,6 +27,9 @@ class SpeechTrack:
     voice_activity: True where someone is speaking or singing.
     brightness: share of energy above 2.5 kHz (high for s, z, sh, f; low for vowels).
     darkness: share of energy below 700 Hz (high for o, u and hums).
+    murmur: share of energy below 400 Hz (high for a nasal's murmur, m and n,
+        whose mouth-closed resonance is low; lower for o and u, whose first
+        two formants reach above it).
     pitch_hz: fundamental frequency where the sound is periodic, else 0.
     onset: 0..1, how sharply loudness rises into this frame (syllable starts).
     """
@@ -39,6 +42,7 @@ class SpeechTrack:
     darkness: np.ndarray
     pitch_hz: np.ndarray
     onset: np.ndarray
+    murmur: np.ndarray
 
     @property
     def n_frames(self) -> int:
@@ -62,17 +66,25 @@ class FrameMeasures:
     brightness: np.ndarray
     darkness: np.ndarray
     pitch_hz: np.ndarray
+    murmur: np.ndarray
+
+    def columns(self) -> tuple[np.ndarray, ...]:
+        """Every measure, in field order."""
+        return (self.loudness_db, self.brightness, self.darkness, self.pitch_hz, self.murmur)
 
     def __getitem__(self, frames: slice) -> FrameMeasures:
-        return FrameMeasures(self.loudness_db[frames], self.brightness[frames],
-                             self.darkness[frames], self.pitch_hz[frames])
+        return FrameMeasures(*(column[frames] for column in self.columns()))
+
+    @staticmethod
+    def empty() -> FrameMeasures:
+        """No frames yet."""
+        return FrameMeasures(*(np.zeros(0, np.float32) for _ in range(5)))
 
     @staticmethod
     def concat(parts: list[FrameMeasures]) -> FrameMeasures:
         """One FrameMeasures of ``parts`` one after another."""
         return FrameMeasures(*(np.concatenate(column) for column in zip(
-            *((p.loudness_db, p.brightness, p.darkness, p.pitch_hz) for p in parts),
-            strict=True)))
+            *(p.columns() for p in parts), strict=True)))
 
 
 def analyse_speech(mono: np.ndarray, sample_rate_hz: int, fps: int,
@@ -99,7 +111,7 @@ def measure_frames(mono: np.ndarray, sample_rate_hz: int, fps: int, first_frame:
                                             sample_rate_hz))
              for i in range(0, n_frames, BLOCK_FRAMES)]
     if not parts:
-        return FrameMeasures(*(np.zeros(0) for _ in range(4)))
+        return FrameMeasures.empty()
     return FrameMeasures.concat(parts)
 
 
@@ -140,6 +152,7 @@ def speech_track(measures: FrameMeasures, fps: int, *,
         darkness=darkness.astype(np.float32),
         pitch_hz=pitch_hz.astype(np.float32),
         onset=onset.astype(np.float32),
+        murmur=measures.murmur.astype(np.float32),
     )
 
 
@@ -150,9 +163,8 @@ def loudness_levels(loudness_db: np.ndarray) -> tuple[float, float]:
     return float(np.percentile(loudness_db, 10)), float(np.percentile(loudness_db, 98))
 
 
-def _frame_features(windows: np.ndarray,
-                    sample_rate_hz: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Loudness (dBFS), brightness, darkness and raw pitch of each window."""
+def _frame_features(windows: np.ndarray, sample_rate_hz: int) -> tuple[np.ndarray, ...]:
+    """Loudness (dBFS), brightness, darkness, raw pitch and murmur of each window."""
     rms = np.sqrt(np.mean(windows.astype(np.float64) ** 2, axis=1))
     loudness_db = 20 * np.log10(np.maximum(rms, 1e-6))
     window = windows.shape[1]
@@ -161,7 +173,8 @@ def _frame_features(windows: np.ndarray,
     total = spectrum[:, freqs > 80].sum(axis=1) + 1e-12
     brightness = spectrum[:, freqs > 2500].sum(axis=1) / total
     darkness = spectrum[:, (freqs > 80) & (freqs < 700)].sum(axis=1) / total
-    return loudness_db, brightness, darkness, _pitch(windows, sample_rate_hz)
+    murmur = spectrum[:, (freqs > 80) & (freqs < 400)].sum(axis=1) / total
+    return loudness_db, brightness, darkness, _pitch(windows, sample_rate_hz), murmur
 
 
 def _pitch(windows: np.ndarray, sample_rate_hz: int, *, low_hz: float = 70.0,
