@@ -14,7 +14,8 @@ then stop. It prints, per session:
 - drift: the frame count against audio duration x fps, gaps the server had to
   fill with silence (``audio_at`` events after the first), and the latency in
   the first and the last 10 s of the stream;
-- server memory (RSS) at the start of streaming, its peak and at the end.
+- server memory (RSS) 10 s into the stream, its peak and at the end, and the
+  server's CPU use (cores) while streaming.
 """
 
 from __future__ import annotations
@@ -126,14 +127,21 @@ def client(port: int, seconds: float, size: str, out: Path) -> None:
             pass
         sender.join()
     audio_s = len(pcm) / (2 * RATE_HZ)
-    placed = [e for e in events if e["type"] == "audio_at"]
-    offset_s = placed[0]["time_s"] if placed and placed[0]["byte"] == 0 else 0.0
+    # Where our audio sits on the frame timeline: it starts at 0 unless the server
+    # filled gaps with silence, which it announces with audio_at (time_s, byte).
+    placed = [(e["time_s"], e["byte"] / 2 / RATE_HZ) for e in events if e["type"] == "audio_at"]
+    if not placed or placed[0][1] > 0:
+        placed.insert(0, (0.0, 0.0))
     sent_audio = np.array([s[0] for s in sent])
     sent_wall = np.array([s[1] for s in sent])
     latency, at = [], []
     for k, wall in enumerate(received):
-        sound_end = (k + 1) / fps - offset_s  # the frame's sound ends here in our audio
-        if 0 < sound_end <= audio_s:
+        end_s = (k + 1) / fps  # the frame's sound ends here on the timeline ...
+        piece = max(i for i, (t, _) in enumerate(placed) if t <= end_s or i == 0)
+        t, a = placed[piece]
+        sound_end = a + end_s - t  # ... and here in our audio
+        piece_end = placed[piece + 1][1] if piece + 1 < len(placed) else audio_s
+        if 0 < sound_end <= piece_end:  # not in a gap of silence
             j = min(int(np.searchsorted(sent_audio, sound_end - 1e-9)), len(sent) - 1)
             latency.append(wall - sent_wall[j])
             at.append(sound_end)
@@ -172,7 +180,7 @@ def main() -> None:
             clients = [subprocess.Popen([sys.executable, __file__, "--seconds", str(args.seconds),
                                          "--size", args.size, "--client", str(port), str(out)])
                        for out in outs]
-            time.sleep(3.0)  # the portraits are analysed
+            time.sleep(min(10.0, args.seconds / 2))  # portraits analysed, streams under way
             memory = [rss_mb(proc.pid)]
             cpu_start, wall_start = cpu_s(proc.pid), time.monotonic()
             while any(c.poll() is None for c in clients):
@@ -193,7 +201,7 @@ def main() -> None:
               f"frames for the audio {r['frames_for_audio']} vs audio x fps "
               f"{r['audio_s'] * r['fps']:.0f}; gaps filled with silence {r['gaps_filled']}, "
               f"lagging warnings {r['lagging_events']}")
-    print(f"server memory: {memory[0]:.0f} MB when streaming began, peak {max(memory):.0f} MB, "
+    print(f"server memory: {memory[0]:.0f} MB 10 s into the stream, peak {max(memory):.0f} MB, "
           f"end {memory[-1]:.0f} MB")
     print(f"server CPU while streaming: {cpu_share:.2f} cores for {args.sessions} session(s)")
     if len(results) < args.sessions:

@@ -41,7 +41,7 @@ from talkinghead.service.schemas import LiveStart, motion_options, parse_request
 log = logging.getLogger("talkinghead.service.live")
 
 START_TIMEOUT_S = 15.0  # the start message must come this soon after connecting
-JITTER_S = 0.1  # sound this late is waited for; later, silence fills the gap
+JITTER_S = 0.25  # sound this late is waited for; later, silence fills the gap
 MAX_AHEAD_S = 60.0  # sound may arrive this far ahead of the frames shown
 JPEG_QUALITY = 85
 FRAMES_PER_STEP = 3  # frames rendered between looks at the clock
