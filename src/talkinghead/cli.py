@@ -194,6 +194,9 @@ def _add_eval(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--report", type=Path, help="write an HTML report (PNGs beside it)")
     evaluate.add_argument("--json", type=Path, help="write the figures as JSON")
     evaluate.add_argument("--text", help="English transcript of AUDIO: adds m/b/p lip closure")
+    evaluate.add_argument("--truth", type=Path, metavar="FILE",
+                          help="phoneme times of AUDIO (start end label per line): silences "
+                               "and m/b/p judged on them")
     evaluate.add_argument("--suite", nargs=2, type=Path, metavar=("IMAGES_DIR", "AUDIO_DIR"),
                           help="render and evaluate every pair; tables with medians")
     evaluate.add_argument("--out", type=Path, default=Path("out/eval-suite"),

@@ -27,7 +27,15 @@ def run(args: argparse.Namespace) -> int:
     from talkinghead.quality.report import summary_lines, write_json, write_report
 
     portrait, audio, video = (Path(p) for p in args.inputs)
-    ev = evaluate(portrait, audio, video, text=args.text)
+    truth = None
+    if getattr(args, "truth", None) is not None:
+        from talkinghead.quality.lipsync import read_truth
+
+        try:
+            truth = read_truth(Path(args.truth).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise OptionsError(f"--truth {args.truth}: {exc}") from exc
+    ev = evaluate(portrait, audio, video, text=args.text, truth=truth)
     if args.report:
         files = write_report(ev, args.report)
         print(f"report: {files[0]} (pictures: {', '.join(f.name for f in files[1:])})",

@@ -13,7 +13,6 @@ from talkinghead.inputs import AudioClip, Source, load_audio, load_portrait
 from talkinghead.quality import background, identity, image_quality, lipsync, motion, phones, pose
 from talkinghead.quality.scan import Reference, Scan, prepare_reference, scan_frames
 from talkinghead.quality.video import VideoInfo, audio_lag_ms, iter_frames, probe_video
-from talkinghead.speech import analyse_speech
 
 RATE_HZ = 16_000
 CONTACT_FRAMES, IDENTITY_FRAMES, MOUTH_FRAMES = 7, 12, 24
@@ -96,8 +95,14 @@ class Evaluation:
 
 
 def evaluate(portrait: Source, audio: Source, video: Path, *,
-             text: str | None = None) -> Evaluation:
-    """Measure ``video`` against the ``portrait`` and ``audio`` it was made from."""
+             text: str | None = None,
+             truth: list[tuple[str, float, float]] | None = None) -> Evaluation:
+    """Measure ``video`` against the ``portrait`` and ``audio`` it was made from.
+
+    ``truth``: phoneme times (label, start_s, end_s), e.g. from a synthesiser;
+    silences are then the gaps between phonemes, and m/b/p (labels starting
+    with m, b or p, any case) are checked for closure when there is no ``text``.
+    """
     info = probe_video(Path(video))
     picture = load_portrait(portrait)
     clip = load_audio(audio, max_duration_s=24 * 3600.0)
@@ -127,7 +132,10 @@ def evaluate(portrait: Source, audio: Source, video: Path, *,
     mono = clip.mono(RATE_HZ)
     opening = lipsync.mouth_opening(scan.points)
     envelope = lipsync.loudness_envelope(mono, RATE_HZ, fps, scan.n_frames)
-    voice = analyse_speech(mono, RATE_HZ, max(1, int(round(fps))), scan.n_frames).voice_activity
+    # Silence is judged by the report's own loudness measure or by the truth,
+    # never by the generator's voice-activity detector (a shared mistake would pass).
+    voice = (lipsync.speech_from_truth(truth, fps, scan.n_frames) if truth
+             else lipsync.speech_from_envelope(envelope))
     lags, lag_r = lipsync.lagged_correlation(opening, envelope)
 
     alignment = phone_figs = None
@@ -137,6 +145,8 @@ def evaluate(portrait: Source, audio: Source, video: Path, *,
             notes.append(f"phone alignment skipped: {alignment.problem}")
         else:
             phone_figs = phones.phone_figures(opening, fps, alignment.phones)
+    elif truth:
+        phone_figs = phones.phone_figures(opening, fps, phones.truth_phones(truth))
 
     ident_frames = [i for i in ident if i in scan.samples and found[i]]
     source_descriptor = identity.descriptor(reference.rgb, reference.points)

@@ -28,6 +28,10 @@ MAX_LAG_FRAMES = 10
 STILL_OPENING_STD = 0.002
 ENVELOPE_WINDOW_S = 0.04
 ENVELOPE_RANGE_DB = 40.0
+#: Sound counts as speech within 30 dB of the clip's loud parts (envelope
+#: 0.25): the report's own measure, not the generator's voice-activity detector,
+#: so "closed in silence" cannot pass because both share a mistake.
+SPEECH_ENVELOPE = 0.25
 EYE_CORNERS = (33, 263)
 #: The middle columns of the inner-lip contours (of 11, corner to corner).
 _MIDDLE = slice(3, 8)
@@ -109,6 +113,44 @@ def lagged_correlation(opening: np.ndarray, envelope: np.ndarray,
         for lag in lags
     ])
     return lags, r
+
+
+def speech_from_envelope(envelope: np.ndarray) -> np.ndarray:
+    """Frames with sound (see SPEECH_ENVELOPE), from ``loudness_envelope``."""
+    return envelope > SPEECH_ENVELOPE
+
+
+def speech_from_truth(spans: list[tuple[str, float, float]], fps: float,
+                      n_frames: int) -> np.ndarray:
+    """Frames during any phoneme of a truth file's (label, start_s, end_s) spans."""
+    t = np.arange(n_frames) / fps
+    active = np.zeros(n_frames, bool)
+    for _, start, end in spans:  # one step per phoneme
+        active |= (t >= start) & (t < end)
+    return active
+
+
+def read_truth(text: str) -> list[tuple[str, float, float]]:
+    """Phoneme times from a truth file: one phoneme a line, its start and end in
+    seconds and its label in any order (``0.20 0.27 b`` or ``b\t0.20\t0.27``);
+    ``#`` comments, blank lines and pause labels (``_``, ``sil``, ``SIL``) skipped."""
+    spans = []
+    for number, line in enumerate(text.splitlines(), 1):
+        fields = line.split("#", 1)[0].split()
+        if not fields:
+            continue
+        times, label = [], []
+        for field in fields:
+            try:
+                times.append(float(field))
+            except ValueError:
+                label.append(field)
+        if len(times) != 2 or times[1] < times[0]:
+            raise ValueError(f"line {number}: expected a start, an end and a label")
+        name = " ".join(label)
+        if name.lower() not in {"", "_", "sil", "sp", "pau"}:
+            spans.append((name, times[0], times[1]))
+    return spans
 
 
 def silent_frames(voice_activity: np.ndarray, fps: float) -> np.ndarray:

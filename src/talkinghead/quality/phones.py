@@ -70,6 +70,18 @@ def align(mono_16k: np.ndarray, text: str) -> Alignment:
         return Alignment([], words, str(exc))
 
 
+def truth_phones(spans: list[tuple[str, float, float]]) -> list[Phone]:
+    """A truth file's phonemes as Phones: labels starting with m, b or p (IPA or
+    CMU, any case) become M, B, P; open vowels a/ɑ/æ/ʌ become AA; the rest keep
+    their label (and so count as neither)."""
+    out = []
+    for label, start, end in spans:
+        first = label[:1].lower()
+        name = first.upper() if first in "mbp" else "AA" if first in "aɑæʌ" else label
+        out.append(Phone(name, start, end, aligned=True))
+    return out
+
+
 def phone_figures(opening: np.ndarray, fps: float, phones: list[Phone]) -> PhoneFigures:
     """Opening at bilabials and open vowels, from per-frame opening (NaN: no face)."""
     closed, bilabial_frames, vowel_frames = [], [], []
