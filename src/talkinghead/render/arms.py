@@ -41,16 +41,16 @@ def arm_map(layer: ArmLayer, params: dict[str, float]) -> tuple[np.ndarray, np.n
 
 
 def composite_arms(person: np.ndarray, alpha: np.ndarray, layer: ArmLayer,
-                   body_x: np.ndarray, body_y: np.ndarray,
+                   body_map: np.ndarray,
                    arm_x: np.ndarray | None, arm_y: np.ndarray | None) -> None:
     """Draw the arm layer over ``person`` and ``alpha`` (ROI-sized, changed in place).
 
-    ``body_x/y`` is the body's backward map over the ROI; ``arm_x/y`` the coarse
-    arm map of ``arm_map`` (None: arms at rest), sampled through the body's map.
-    Both maps are smooth, so they are chained on the arm's coarse grid.
+    ``body_map`` (h, w, 2) is the body's backward map over the ROI; ``arm_x/y``
+    the coarse arm map of ``arm_map`` (None: arms at rest), sampled through the
+    body's map. Both maps are smooth, so they are chained on the arm's coarse grid.
     """
     x0, y0, x1, y1 = layer.box
-    bx, by = body_x[y0:y1, x0:x1], body_y[y0:y1, x0:x1]
+    bx, by = body_map[y0:y1, x0:x1, 0], body_map[y0:y1, x0:x1, 1]
     if arm_x is not None and arm_y is not None:
         # Output -> where the body came from -> where the arm came from.
         size = (x1 - x0, y1 - y0)

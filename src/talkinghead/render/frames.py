@@ -12,7 +12,7 @@ from talkinghead.motion import PARAMETERS, MotionTrack
 from talkinghead.render.arms import arm_map, composite_arms
 from talkinghead.render.deform import pose_face
 from talkinghead.render.mouth import paint_mouth
-from talkinghead.render.warp import backward_map, warp
+from talkinghead.render.warp import backward_map, fixed_map, warp_fixed
 
 NEUTRAL = dict.fromkeys(PARAMETERS, 0.0)
 
@@ -27,14 +27,15 @@ def render_frame(rig: Rig, params: dict[str, float]) -> np.ndarray:
     pose = pose_face(rig, params)
     positions = pose.positions
     displacement = positions - rig.control_xyz[:, :2]
-    map_x, map_y = backward_map(rig, displacement)
-    person = warp(rig.roi_rgb, map_x, map_y)
-    alpha = warp(rig.roi_mask, map_x, map_y)
+    dense = backward_map(rig, displacement)
+    maps = fixed_map(dense)  # converted once for both remaps (each would convert it again)
+    person = warp_fixed(rig.roi_rgb, maps)
+    alpha = warp_fixed(rig.roi_mask, maps)
     paint_mouth(person, positions[: rig.n_face], pose.upper_teeth_edge, rig.skin_rgb,
                 rig.face.height_px, params["tongue"], rig.source_mouth)
     if rig.arms is not None:  # the arms are a layer of their own, over the body
         moved = arm_map(rig.arms, params)
-        composite_arms(person, alpha, rig.arms, map_x, map_y,
+        composite_arms(person, alpha, rig.arms, dense,
                        *(moved if moved is not None else (None, None)))
     frame = rig.image.copy()
     x0, y0, x1, y1 = rig.roi
@@ -43,6 +44,14 @@ def render_frame(rig: Rig, params: dict[str, float]) -> np.ndarray:
 
 
 def render_frames(rig: Rig, motion: MotionTrack) -> Iterator[np.ndarray]:
-    """Yield the frames one by one, so memory does not grow with duration."""
+    """Yield the frames one by one, so memory does not grow with duration.
+
+    A frame whose parameters equal the previous frame's (a long silence with
+    body and head motion off) is the previous frame again: not rendered twice.
+    """
+    previous: tuple[dict[str, float], np.ndarray] | None = None
     for frame_idx in range(motion.n_frames):
-        yield render_frame(rig, motion.at(frame_idx))
+        params = motion.at(frame_idx)
+        if previous is None or params != previous[0]:
+            previous = params, render_frame(rig, params)
+        yield previous[1]
