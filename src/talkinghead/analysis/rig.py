@@ -66,6 +66,35 @@ class SourceMouth:
 
 
 @dataclass(frozen=True)
+class MouthZones:
+    """Which face points belong to which part of the mouth: fixed per portrait.
+
+    u, v: the face points in the face's own axes (see ``FaceFrame.to_local``).
+    midline: (478,) v of the line between the source's inner lips, at each u.
+    source_gap: (478,) how far the source's lips are apart at each u, grown to
+        what closing them takes (0 where they touch).
+    upper_lip, lower_lip: the lip points above and below the midline (a closed
+        mouth's inner contours by name, since they touch), corners excluded.
+    corners, inner_upper, inner_lower: the mouth corners and the inner contours.
+    lip: every lip point; near_mouth: points near the mouth (lip shapes pull
+        them along); cheeks: the cheeks a smile lifts.
+    """
+
+    u: np.ndarray
+    v: np.ndarray
+    midline: np.ndarray
+    source_gap: np.ndarray
+    lip: np.ndarray
+    upper_lip: np.ndarray
+    lower_lip: np.ndarray
+    corners: np.ndarray
+    inner_upper: np.ndarray
+    inner_lower: np.ndarray
+    near_mouth: np.ndarray
+    cheeks: np.ndarray
+
+
+@dataclass(frozen=True)
 class Rig:
     """A portrait prepared for animation (all coordinates in ROI pixels).
 
@@ -101,6 +130,7 @@ class Rig:
     skin_rgb: np.ndarray  # (3,) float32 typical skin colour
     source_lip_gap_px: np.ndarray  # (len(INNER_UPPER_LIP),) source opening per lip column
     source_mouth: SourceMouth | None  # the photo's own open mouth, when it shows one
+    mouth_zones: MouthZones  # lip classification of the face points (render.deform)
     arms: ArmLayer | None = None
 
     @property
@@ -186,6 +216,7 @@ def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray,
         skin_rgb=_skin_colour(roi_rgb, local[:, :2]),
         source_lip_gap_px=_lip_gap(local[:, :2], frame),
         source_mouth=_source_mouth(roi_rgb, local[:, :2], frame),
+        mouth_zones=_mouth_zones(local[:, :2], frame),
         arms=arms,
     )
 
@@ -387,6 +418,42 @@ def _lip_gap(xy: np.ndarray, frame: FaceFrame) -> np.ndarray:
     _, upper_v = frame.to_local(xy[lm.INNER_UPPER_LIP])
     _, lower_v = frame.to_local(xy[lm.INNER_LOWER_LIP])
     return np.maximum(lower_v - upper_v, 0.0)
+
+
+#: The mesh's inner-lip points sit a little inside the visible lip edge of an
+#: open mouth, so closing moves by more than the measured gap.
+CLOSING_OVERSHOOT = 1.4
+
+
+def _mouth_zones(xy: np.ndarray, frame: FaceFrame) -> MouthZones:
+    """Classify the face points ``xy`` around the mouth (done once; every frame uses it)."""
+    u, v = frame.to_local(xy)
+    half_w, height = frame.mouth_half_width_px, frame.height_px
+    upper_u, upper_v = u[lm.INNER_UPPER_LIP], v[lm.INNER_UPPER_LIP]
+    lower_v = v[lm.INNER_LOWER_LIP]
+    order = np.argsort(upper_u)
+    midline = np.interp(u, upper_u[order], ((upper_v + lower_v) / 2)[order])
+    gap = np.interp(u, upper_u[order], _lip_gap(xy, frame)[order], left=0.0, right=0.0)
+    gap = np.where(gap > 0.5, gap * CLOSING_OVERSHOOT + 1.0, 0.0)
+
+    points = np.arange(len(u))
+    lip = np.isin(points, lm.LIP_POINTS)
+    # A closed mouth's inner contours touch, so classify them by name, the rest by side.
+    upper_lip = lip & (v < midline)
+    upper_lip[lm.INNER_UPPER_LIP] = True
+    upper_lip[lm.INNER_LOWER_LIP] = False
+    lower_lip = lip & ~upper_lip
+    corners = np.isin(points, lm.MOUTH_CORNERS)
+    upper_lip &= ~corners
+    lower_lip &= ~corners
+    near_mouth = (np.abs(v - midline) < 0.12 * height) & (np.abs(u) < 1.6 * half_w)
+    cheeks = (np.abs(u) > 0.8 * half_w) & (np.abs(u) < 2.4 * half_w) & (v < midline) & (
+        v > midline - 0.3 * height) & ~lip
+    return MouthZones(u=u, v=v, midline=midline, source_gap=gap, lip=lip, upper_lip=upper_lip,
+                      lower_lip=lower_lip, corners=corners,
+                      inner_upper=np.isin(points, lm.INNER_UPPER_LIP),
+                      inner_lower=np.isin(points, lm.INNER_LOWER_LIP),
+                      near_mouth=near_mouth, cheeks=cheeks)
 
 
 def _source_mouth(roi_rgb: np.ndarray, xy: np.ndarray, frame: FaceFrame) -> SourceMouth | None:

@@ -16,9 +16,6 @@ from talkinghead.analysis.rig import Rig
 
 #: Widest jaw opening (inner-lip gap at loudest) as a share of face height.
 MAX_OPEN_SHARE = 0.11
-#: The mesh's inner-lip points sit a little inside the visible lip edge of an
-#: open mouth, so closing moves by more than the measured gap.
-CLOSING_OVERSHOOT = 1.4
 BREATH_SHARE = 0.008  # shoulder rise at a full breath, share of the visible torso
 SHRUG_SHARE = 0.06  # shoulder (and head) rise at a full shrug, share of face height
 LEAN_GROWTH = 0.012  # a full lean towards the camera grows the upper body this much
@@ -57,8 +54,7 @@ def pose_face(rig: Rig, params: dict[str, float]) -> FacePose:
 
 def _expression(rig: Rig, params: dict[str, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Local (du, dv) of the face points, and the closed upper-lip line's v."""
-    xy = rig.control_xyz[: rig.n_face, :2]
-    u, v = rig.face.to_local(xy)
+    u, v = rig.mouth_zones.u, rig.mouth_zones.v  # the source points never move: made once
     du = np.zeros_like(u)
     dv = np.zeros_like(v)
     closed_upper_v = _mouth(rig, u, v, du, dv, params)
@@ -76,23 +72,13 @@ def _mouth(rig: Rig, u: np.ndarray, v: np.ndarray, du: np.ndarray, dv: np.ndarra
     face = rig.face
     height = face.height_px
     half_w = face.mouth_half_width_px
-    upper_u, upper_v = u[lm.INNER_UPPER_LIP], v[lm.INNER_UPPER_LIP]
-    lower_v = v[lm.INNER_LOWER_LIP]
-    order = np.argsort(upper_u)
-    midline = np.interp(u, upper_u[order], ((upper_v + lower_v) / 2)[order])
-    source_gap = np.interp(u, upper_u[order], rig.source_lip_gap_px[order], left=0.0, right=0.0)
-    source_gap = np.where(source_gap > 0.5, source_gap * CLOSING_OVERSHOOT + 1.0, 0.0)
-
-    is_lip = np.zeros(len(u), bool)
-    is_lip[lm.LIP_POINTS] = True
-    # A closed mouth's inner contours touch, so classify them by name, the rest by side.
-    upper_lip = is_lip & (v < midline)
-    upper_lip[lm.INNER_UPPER_LIP] = True
-    upper_lip[lm.INNER_LOWER_LIP] = False
-    lower_lip = is_lip & ~upper_lip
-    corners = np.isin(np.arange(len(u)), lm.MOUTH_CORNERS)
-    upper_lip &= ~corners
-    lower_lip &= ~corners
+    # Which points are lips, above or below the mouth, depends on the portrait
+    # only: the Rig classified them once (analysis.rig._mouth_zones).
+    zones = rig.mouth_zones
+    upper_v = v[lm.INNER_UPPER_LIP]
+    midline, source_gap = zones.midline, zones.source_gap
+    is_lip, upper_lip, lower_lip, corners = (zones.lip, zones.upper_lip, zones.lower_lip,
+                                             zones.corners)
 
     rounding, spread, smile = params["lip_round"], params["lip_spread"], params["smile"]
     press, raise_ = params["lip_press"], params["upper_lip_raise"]
@@ -116,22 +102,17 @@ def _mouth(rig: Rig, u: np.ndarray, v: np.ndarray, du: np.ndarray, dv: np.ndarra
     dv += jaw * open_px
     dv -= np.where(upper_lip, (0.12 * open_px + raise_ * 0.03 * height) * profile, 0.0)
     # Pressed lips flatten against each other.
-    dv += np.where(upper_lip & ~np.isin(np.arange(len(u)), lm.INNER_UPPER_LIP),
-                   press * 0.008 * height, 0.0)
-    dv -= np.where(lower_lip & ~np.isin(np.arange(len(u)), lm.INNER_LOWER_LIP),
-                   press * 0.008 * height, 0.0)
+    dv += np.where(upper_lip & ~zones.inner_upper, press * 0.008 * height, 0.0)
+    dv -= np.where(lower_lip & ~zones.inner_lower, press * 0.008 * height, 0.0)
 
     # Lip shape: rounding pulls towards the centre; spreading and smiling pull out
     # (smiling also lifts the corners and the cheeks above them).
-    near_mouth = (np.abs(v - midline) < 0.12 * height) & (np.abs(u) < 1.6 * half_w)
     zone = np.where(is_lip, 1.0, np.clip(1.6 - np.abs(u) / half_w, 0, 1) * 0.6) * (
-        is_lip | near_mouth)
+        is_lip | zones.near_mouth)
     du += u * (-0.22 * rounding + 0.08 * spread + 0.1 * smile) * zone
     sideways = np.clip(np.abs(u) / half_w, 0.0, 1.0) ** 2 * zone
     dv -= sideways * (0.015 * spread + 0.04 * smile) * height
-    cheeks = (np.abs(u) > 0.8 * half_w) & (np.abs(u) < 2.4 * half_w) & (v < midline) & (
-        v > midline - 0.3 * height) & ~is_lip
-    dv -= np.where(cheeks, smile * 0.015 * height, 0.0)
+    dv -= np.where(zones.cheeks, smile * 0.015 * height, 0.0)
     return closed_upper_v
 
 
