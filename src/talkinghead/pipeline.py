@@ -19,6 +19,7 @@ from talkinghead.encode import write_mp4
 from talkinghead.inputs import AudioClip, Source, load_audio, load_portrait
 from talkinghead.motion import MotionTrack, build_motion
 from talkinghead.motion.export import write_mouth_track
+from talkinghead.overlap import in_background, run_ahead
 from talkinghead.render import render_frames
 from talkinghead.speech import SpeechTrack, analyse_speech
 from talkinghead.speech.phonemes import recognise_phones
@@ -59,14 +60,18 @@ def render_video(image: Source, audio: Source, output: Path, options: Options, *
     portrait = load_portrait(image)
     clip = load_audio(audio, max_duration_s=options.max_audio_s)
     rgb = fit_to_size(portrait.rgb, options.long_side_px)
+    # Phone recognition and speech analysis run beside face analysis (both
+    # mostly in native code that releases the GIL): two cores, two jobs.
+    planned = in_background(lambda: plan_motion(clip, options))
     rig = prepare_rig(rgb, name=portrait.name)
-    speech, motion = plan_motion(clip, options)
+    speech, motion = planned.result()
     if debug_plot is not None:
         write_debug_plot(debug_plot, clip.mono(16_000), 16_000, speech, motion)
     if mouth_track is not None:
         write_mouth_track(mouth_track, motion)
     height, width = rgb.shape[:2]
-    write_mp4(output, render_frames(rig, motion), clip, fps=options.fps, width=width,
+    # Frame k + 1 renders on a worker thread while frame k is encoded here.
+    write_mp4(output, run_ahead(render_frames(rig, motion)), clip, fps=options.fps, width=width,
               height=height, n_frames=motion.n_frames,
               on_frame=(lambda done: progress(done, motion.n_frames)) if progress else None)
     return RenderSummary(output=output, audio_duration_s=clip.duration_s,
