@@ -22,6 +22,7 @@ import logging
 import re
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -194,6 +195,9 @@ async def _stream(websocket: WebSocket, session: LiveSession, max_s: float,
 
     receiver = asyncio.create_task(receive())
     renderer = _Renderer(session)
+    # One thread per session, always the same: its allocations stay in one malloc arena.
+    thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live")
+    loop = asyncio.get_running_loop()
     started = time.monotonic()
     try:
         while not done.is_set() and not receiver.done():
@@ -206,7 +210,8 @@ async def _stream(websocket: WebSocket, session: LiveSession, max_s: float,
                 break
             audio, commands = inbox.take()
             try:
-                out = await asyncio.to_thread(renderer.step, audio, commands, now - started)
+                out = await loop.run_in_executor(thread, renderer.step, audio, commands,
+                                                 now - started)
             except TalkingHeadError as exc:
                 reason.append((POLICY, exc.message))
                 break
@@ -226,6 +231,7 @@ async def _stream(websocket: WebSocket, session: LiveSession, max_s: float,
     finally:
         done.set()
         receiver.cancel()
+        thread.shutdown(wait=False)
     if reason:
         code, text = reason[0]
         if code != 1000:
