@@ -83,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
                          help="refuse audio longer than this many seconds (default 600)")
     animate.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     animate.set_defaults(run=_animate)
+    _add_cues(commands)
     _add_serve(commands)
     _add_worker(commands)
     _add_eval(commands)
@@ -93,12 +94,7 @@ def _animate(args: argparse.Namespace) -> int:
     from talkinghead.api import replaced_when_done
     from talkinghead.pipeline import render_video  # heavy imports only when rendering
 
-    transcript = args.text
-    if args.text_file is not None:
-        try:
-            transcript = args.text_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"{args.text_file}: cannot read the transcript ({exc})") from exc
+    transcript = _transcript(args)
     options = Options(fps=args.fps, size=args.size, seed=args.seed, head_motion=args.head_motion,
                       body_motion=args.body_motion, gestures=args.gestures,
                       mouth_motion=args.mouth_motion, blinks_per_min=args.blinks_per_min,
@@ -116,6 +112,67 @@ def _animate(args: argparse.Namespace) -> int:
               f"{summary.n_frames} frames at {summary.fps} fps, {summary.width}x{summary.height}, "
               f"rendered in {summary.elapsed_s:.2f} s "
               f"(real-time factor {summary.real_time_factor:.2f})")
+    return 0
+
+
+def _transcript(args: argparse.Namespace) -> str | None:
+    if args.text_file is None:
+        return args.text
+    try:
+        return args.text_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{args.text_file}: cannot read the transcript ({exc})") from exc
+
+
+def _add_cues(commands: argparse._SubParsersAction) -> None:
+    from talkinghead.cues import CUE_FORMATS
+
+    cues = commands.add_parser(
+        "cues", help="mouth cues for 2D/3D rigs, without rendering",
+        description="Analyse AUDIO and write its mouth cues: Rhubarb Lip Sync's TSV, JSON or "
+                    "XML (shapes A-H, X), ARKit blendshapes or Oculus visemes per frame "
+                    "(JSON), or SRT/VTT captions when the words are known.")
+    cues.add_argument("audio", type=Path, help="speech or song: WAV, MP3, M4A, OGG, FLAC, WebM")
+    cues.add_argument("-o", "--output", type=Path,
+                      help="output file (default: standard output); its suffix picks the "
+                           "format unless --format is given")
+    cues.add_argument("--format", choices=list(CUE_FORMATS),
+                      help="tsv, json or xml (Rhubarb), arkit, visemes, srt or vtt "
+                           "(default: from the output's suffix, else tsv)")
+    cues.add_argument("--fps", type=int, default=25, help="frames per second (default 25)")
+    cues.add_argument("--seed", type=int, default=0, help="seed for blinks and gaze (arkit)")
+    cues.add_argument("--text", metavar="TRANSCRIPT", help="what is said (English)")
+    cues.add_argument("--text-file", type=Path, metavar="FILE",
+                      help="read the transcript from a UTF-8 text file")
+    cues.add_argument("--lipsync", choices=LIPSYNC_MODES, default="phones",
+                      help="without --text: 'phones' (fast, any language) or 'words' "
+                           "(English words: better m/b/p, and captions)")
+    cues.add_argument("--max-audio-s", type=float, default=600.0,
+                      help="refuse audio longer than this many seconds (default 600)")
+    cues.add_argument("-q", "--quiet", action="store_true", help="no summary")
+    cues.set_defaults(run=_cues)
+
+
+def _cues(args: argparse.Namespace) -> int:
+    from talkinghead.api import replaced_when_done
+    from talkinghead.cues import cue_format, make_cues
+
+    started = time.perf_counter()
+    options = Options(fps=args.fps, seed=args.seed, transcript=_transcript(args),
+                      lipsync=args.lipsync, max_audio_s=args.max_audio_s)
+    cues = make_cues(args.audio, options, cue_format(args.output, args.format),
+                     sound_file=str(args.audio))
+    if args.output is None:
+        sys.stdout.write(cues.text)
+    else:
+        with replaced_when_done(args.output) as partial:
+            partial.write_text(cues.text, encoding="utf-8")
+    if not args.quiet:
+        elapsed = time.perf_counter() - started
+        print(f"{args.output or 'stdout'}: {cues.format} cues for {cues.audio_duration_s:.2f} s "
+              f"of audio in {elapsed:.2f} s "
+              f"(real-time factor {elapsed / max(cues.audio_duration_s, 1e-9):.3f})",
+              file=sys.stderr)
     return 0
 
 

@@ -168,3 +168,27 @@ def test_health_docs_and_playground(server: ServerProcess) -> None:
     assert "/api/v3/predictions/{job_id}/result" in spec["paths"]
     page = httpx.get(f"{server.url}/")
     assert page.status_code == 200 and "talkinghead" in page.text
+
+
+def test_cues_come_back_at_once_in_the_format_asked(api: Api) -> None:
+    from xml.etree import ElementTree
+
+    audio = b64(short_wav(2.0))
+    answer = api.client.post("/api/v1/cues", json={"audio": audio, "format": "xml"})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("application/xml")
+    cues = ElementTree.fromstring(answer.text).findall("mouthCues/mouthCue")
+    assert cues and {c.text for c in cues} <= set("ABCDEFGHX")
+    visemes = api.client.post("/api/v1/cues", json={"audio": audio, "format": "visemes",
+                                                    "fps": 30}).json()
+    assert len(visemes["frames"]) == 60 and len(visemes["visemes"]) == 15
+    for body, status, words in (
+            ({"audio": audio, "format": "gif"}, 400, "format"),
+            ({"audio": audio, "format": "srt"}, 400, "captions need the words"),
+            ({"audio": audio, "fps": 99}, 400, "fps must be"),
+            ({"format": "tsv"}, 400, "'audio' is required"),
+            ({"audio": "not base64 at all!"}, 400, "audio")):
+        bad = api.client.post("/api/v1/cues", json=body)
+        assert bad.status_code == status and words in bad.json()["message"], bad.text
+    assert httpx.post(f"{api.client.base_url}/api/v1/cues",
+                      json={"audio": audio}).status_code == 401

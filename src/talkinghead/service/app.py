@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,16 +16,18 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from talkinghead import __version__
+from talkinghead.cues import make_cues
 from talkinghead.errors import FileTooLargeError, TalkingHeadError
 from talkinghead.service.core import Service
 from talkinghead.service.errors import (
+    BusyError,
     FetchError,
     InsufficientStorageError,
     NotFoundError,
@@ -40,8 +43,10 @@ from talkinghead.service.schemas import (
     MODEL_V15,
     Avatar15Request,
     AvatarRequest,
+    CuesRequest,
     Envelope,
     ErrorEnvelope,
+    cues_options,
     parse_request,
     to_options,
 )
@@ -50,6 +55,8 @@ from talkinghead.service.settings import Settings
 PLAYGROUND = Path(__file__).parent / "playground"
 DOCS_ASSETS = "/docs-assets"
 Auth = Annotated[str | None, Header(alias="Authorization", description="Bearer <API key>")]
+CUES_MAX_AUDIO_S = 300.0  # POST /api/v1/cues answers at once: about 15 s of work at most
+CUES_AT_ONCE = 2
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorEnvelope} for code in (400, 401, 404, 413, 415, 422, 429, 500, 507)}
 
@@ -123,6 +130,35 @@ def _add_routes(app: FastAPI, service: Service) -> None:
         owner = service.owner(authorization, _client(request))
         return {"code": 200, "message": "success",
                 "data": {"secret": service.webhook_secret(owner)}}
+
+    cue_slots = threading.BoundedSemaphore(CUES_AT_ONCE)
+
+    @app.post("/api/v1/cues", response_class=Response, responses=ERRORS,
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/json": {"schema": CuesRequest.model_json_schema()}}}})
+    async def cues(request: Request, authorization: Auth = None) -> Response:
+        """Mouth cues for an audio clip, no video: Rhubarb TSV/JSON/XML, ARKit
+        blendshapes, Oculus visemes or SRT/VTT captions. Answered at once (clips up
+        to ``CUES_MAX_AUDIO_S``); the body of the answer is the cue file."""
+        owner = service.owner(authorization, _client(request))
+        service.admit_submission(owner)
+        settings = service.settings
+        body = await read_body(request, 2 * settings.max_audio_bytes + 2**16,
+                               spool_dir=service.spool_dir)
+        try:
+            parsed = parse_request(CuesRequest, await run_in_threadpool(parse_json, body))
+        finally:
+            body.close()
+        options = cues_options(parsed, max_audio_s=min(CUES_MAX_AUDIO_S, settings.max_audio_s))
+        audio = await run_in_threadpool(service.load_input, parsed.audio, field="audio",
+                                        max_bytes=settings.max_audio_bytes)
+        if not cue_slots.acquire(blocking=False):  # analysis holds a request thread
+            raise BusyError(f"{CUES_AT_ONCE} cue requests are being analysed; try again shortly")
+        try:
+            result = await run_in_threadpool(make_cues, audio, options, parsed.format)
+        finally:
+            cue_slots.release()
+        return Response(result.text, media_type=result.media_type)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:

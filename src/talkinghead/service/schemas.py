@@ -111,6 +111,34 @@ class LiveStart(MotionChoices):
                              "messages that follow, in Hz (default 16000).")
 
 
+class CuesRequest(BaseModel):
+    """Body of ``POST /api/v1/cues``: mouth cues for a clip, answered at once."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    audio: str = Field(description="Speech or song: http(s) URL, base64, or data URI.")
+    format: Literal["tsv", "json", "xml", "arkit", "visemes", "srt", "vtt"] = Field(
+        "json", description="tsv, json or xml (Rhubarb Lip Sync), arkit (blendshapes), "
+                            "visemes (Oculus), srt or vtt (captions: need words).")
+    transcript: str | None = Field(None, description="Text of the speech (English).")
+    lipsync: Literal["phones", "words"] | None = Field(
+        None, description="Without a transcript: 'phones' (any language) or 'words' "
+                          "(English words: better m/b/p, and captions).")
+    fps: int | None = Field(None, description="Frames per second of per-frame formats, 10-60.")
+    seed: int | None = Field(None, ge=0, lt=2**32, description="Seed for blinks and gaze.")
+
+
+def cues_options(request: CuesRequest, *, max_audio_s: float) -> Options:
+    """Options for a cues request (RequestError naming a bad field)."""
+    values = {"fps": request.fps, "seed": request.seed, "transcript": request.transcript,
+              "lipsync": request.lipsync}
+    try:
+        return Options.from_dict({**{k: v for k, v in values.items() if v is not None},
+                                  "max_audio_s": max_audio_s})
+    except OptionsError as exc:
+        raise RequestError(exc.message) from None
+
+
 def motion_options(request: MotionChoices, values: dict[str, Any] | None = None
                    ) -> dict[str, Any]:
     """Our render options for ``request``'s fields (validated; a random seed is fixed here),

@@ -54,6 +54,15 @@ class AlignmentError(Exception):
     """A transcript could not be aligned to the audio (the message says why)."""
 
 
+@dataclass(frozen=True)
+class Word:
+    """One word of an aligned transcript (or of English word recognition)."""
+
+    text: str
+    start_s: float
+    end_s: float
+
+
 def recognise_phones(mono: np.ndarray, *, transcript: str | None = None,
                      mode: str = "phones") -> list[Phone]:
     """Phones in ``mono`` (float32, 16 kHz); never raises.
@@ -63,11 +72,18 @@ def recognise_phones(mono: np.ndarray, *, transcript: str | None = None,
     ``mode="words"`` first recognises English words with the packaged language
     model, then aligns them: better m/b/p on English speech, slower.
     """
+    return recognise_speech(mono, transcript=transcript, mode=mode)[0]
+
+
+def recognise_speech(mono: np.ndarray, *, transcript: str | None = None,
+                     mode: str = "phones") -> tuple[list[Phone], list[Word]]:
+    """Like ``recognise_phones``, plus the words with their times where words are
+    known (a transcript that aligned, or ``mode="words"``); never raises."""
     if len(mono) < SAMPLE_RATE_HZ // 10:
-        return []
+        return [], []
     if transcript:
         try:
-            return align_transcript(mono, transcript)
+            return _align(_pcm(mono), _known_words(transcript))
         except AlignmentError as exc:  # mismatched text, unknown words...
             log.warning("transcript not used: %s; recognising phones instead", exc)
     pcm = _pcm(mono)
@@ -79,10 +95,10 @@ def recognise_phones(mono: np.ndarray, *, transcript: str | None = None,
         except (AlignmentError, RuntimeError) as exc:
             log.warning("word recognition failed (%s); recognising phones instead", exc)
     try:
-        return _phone_loop(pcm)
+        return _phone_loop(pcm), []
     except Exception as exc:  # never let recognition sink a render
         log.warning("phone recognition failed: %s", exc)
-        return []
+        return [], []
 
 
 def align_transcript(mono: np.ndarray, transcript: str) -> list[Phone]:
@@ -91,13 +107,18 @@ def align_transcript(mono: np.ndarray, transcript: str) -> list[Phone]:
     Raises AlignmentError naming unknown words, or when the words cannot be
     fitted to the sound.
     """
+    return _align(_pcm(mono), _known_words(transcript))[0]
+
+
+def _known_words(transcript: str) -> list[str]:
+    """The transcript's words; AlignmentError if none, or some are not in the dictionary."""
     words = transcript_words(transcript)
     if not words:
         raise AlignmentError("the transcript has no words")
     unknown = sorted({w for w in words if w not in _dictionary()})
     if unknown:
         raise AlignmentError("not in the pronunciation dictionary: " + ", ".join(unknown))
-    return _align(_pcm(mono), words)
+    return words
 
 
 def transcript_words(text: str) -> list[str]:
@@ -149,7 +170,7 @@ def _recognise_words(pcm: bytes) -> list[str]:
             if w in _dictionary()]
 
 
-def _align(pcm: bytes, words: list[str]) -> list[Phone]:
+def _align(pcm: bytes, words: list[str]) -> tuple[list[Phone], list[Word]]:
     """Two passes: words first, then phones within them; wider beams on failure."""
     for beam in ALIGNMENT_BEAMS:
         decoder = _decoder(lm=None, dict=os.path.join(_model_dir(), "cmudict-en-us.dict"),
@@ -167,10 +188,14 @@ def _align(pcm: bytes, words: list[str]) -> list[Phone]:
             _decode(decoder, pcm)
         except RuntimeError:
             continue
+        alignment = decoder.get_alignment()
         phones = [Phone(_clean(p.name), p.start * FRAME_S, (p.start + p.duration) * FRAME_S,
-                        True) for p in decoder.get_alignment().phones()]
+                        True) for p in alignment.phones()]
+        timed = [Word(name, w.start * FRAME_S, (w.start + w.duration) * FRAME_S)
+                 for w in alignment.words()
+                 if _clean(name := w.name.split("(")[0]) != "SIL"]  # "and(2)": a variant
         if phones:
-            return _merge_silences(phones)
+            return _merge_silences(phones), timed
     raise AlignmentError("the transcript could not be aligned to the audio")
 
 
