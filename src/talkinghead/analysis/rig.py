@@ -95,6 +95,21 @@ class MouthZones:
 
 
 @dataclass(frozen=True)
+class PersonLayers:
+    """The person as each frame warps it: RGB and mask in one uint8 RGBA image, so
+    one remap a frame moves both (the mask to 1/255, under half a level of blend).
+
+    body: the ROI's person (``Rig.roi_rgb``, ``Rig.roi_mask``).
+    rest: the same with the gesturing arms drawn in where they rest, for the
+        frames in which they are still (is ``body`` when the photo has none):
+        the arm layer then needs no remap and no blend of its own.
+    """
+
+    body: np.ndarray
+    rest: np.ndarray
+
+
+@dataclass(frozen=True)
 class Rig:
     """A portrait prepared for animation (all coordinates in ROI pixels).
 
@@ -131,6 +146,7 @@ class Rig:
     source_lip_gap_px: np.ndarray  # (len(INNER_UPPER_LIP),) source opening per lip column
     source_mouth: SourceMouth | None  # the photo's own open mouth, when it shows one
     mouth_zones: MouthZones  # lip classification of the face points (render.deform)
+    layers: PersonLayers  # roi_rgb and roi_mask as warped per frame, arms at rest too
     arms: ArmLayer | None = None
 
     @property
@@ -217,8 +233,29 @@ def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray,
         source_lip_gap_px=_lip_gap(local[:, :2], frame),
         source_mouth=_source_mouth(roi_rgb, local[:, :2], frame),
         mouth_zones=_mouth_zones(local[:, :2], frame),
+        layers=_person_layers(body_rgb, body_mask, arms),
         arms=arms,
     )
+
+
+def _person_layers(rgb: np.ndarray, mask: np.ndarray, arms: ArmLayer | None) -> PersonLayers:
+    """RGBA person layers (see PersonLayers); the arms at rest composited as
+    ``render.arms.composite_arms`` does, with the arms where the photo has them."""
+    body = np.dstack([rgb, _alpha8(mask)])
+    if arms is None:
+        return PersonLayers(body=body, rest=body)
+    x0, y0, x1, y1 = arms.box
+    rest = body.copy()
+    cover = arms.mask
+    rest[y0:y1, x0:x1, :3] = cv2.blendLinear(arms.rgb, np.ascontiguousarray(rgb[y0:y1, x0:x1]),
+                                             cover, 1.0 - cover)
+    rest[y0:y1, x0:x1, 3] = _alpha8(np.maximum(mask[y0:y1, x0:x1], cover))
+    return PersonLayers(body=body, rest=rest)
+
+
+def _alpha8(mask: np.ndarray) -> np.ndarray:
+    """A 0..1 mask as uint8 0..255, rounded."""
+    return np.clip(mask * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
 def _head_roi(xy: np.ndarray, face_h: float, width: int, height: int) -> tuple[int, int, int, int]:

@@ -28,15 +28,17 @@ def render_frame(rig: Rig, params: dict[str, float]) -> np.ndarray:
     positions = pose.positions
     displacement = positions - rig.control_xyz[:, :2]
     dense = backward_map(rig, displacement)
-    maps = fixed_map(dense)  # converted once for both remaps (each would convert it again)
-    person = warp_fixed(rig.roi_rgb, maps)
-    alpha = warp_fixed(rig.roi_mask, maps)
+    # Person and mask move together in one RGBA remap. Arms at rest are drawn
+    # into the Rig's rest layer already; only moving arms need a layer of their own.
+    moved = None if rig.arms is None else arm_map(rig.arms, params)
+    warped = warp_fixed(rig.layers.rest if moved is None else rig.layers.body,
+                        fixed_map(dense))
+    person = cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB)
+    alpha = np.multiply(warped[..., 3], np.float32(1 / 255), dtype=np.float32)
     paint_mouth(person, positions[: rig.n_face], pose.upper_teeth_edge, rig.skin_rgb,
                 rig.face.height_px, params["tongue"], rig.source_mouth)
-    if rig.arms is not None:  # the arms are a layer of their own, over the body
-        moved = arm_map(rig.arms, params)
-        composite_arms(person, alpha, rig.arms, dense,
-                       *(moved if moved is not None else (None, None)))
+    if rig.arms is not None and moved is not None:  # moving arms go on top, over the body
+        composite_arms(person, alpha, rig.arms, dense, *moved)
     frame = rig.image.copy()
     x0, y0, x1, y1 = rig.roi
     frame[y0:y1, x0:x1] = cv2.blendLinear(person, rig.roi_plate, alpha, 1.0 - alpha)
