@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from talkinghead import __version__
-from talkinghead.config import EXPRESSION_NAMES, LIPSYNC_MODES, SIZES, Options
+from talkinghead.config import EXPRESSION_NAMES, LIPSYNC_MODES, SIZES, Options, parse_box
 from talkinghead.errors import InputError, TalkingHeadError
 
 EXIT_INPUT, EXIT_FAILURE = 2, 1
@@ -74,6 +74,11 @@ def _parser() -> argparse.ArgumentParser:
     animate.add_argument("--lipsync", choices=LIPSYNC_MODES, default="phones",
                          help="without --text: 'phones' (fast, any language) or 'words' "
                               "(English word recognition: better m/b/p, slower)")
+    animate.add_argument("--mouth", metavar="X,Y,W,H",
+                         help="a character's mouth box in the image's pixels: animate it as a "
+                              "character (jaw, blinks) instead of through the face mesh")
+    animate.add_argument("--eyes", metavar="X,Y,W,H;X,Y,W,H",
+                         help="with --mouth: the character's eye boxes (one or two), to blink")
     animate.add_argument("--mouth-track", type=Path, metavar="CUES.tsv|CUES.json",
                          help="also write the mouth cues for 2D/3D rigs: Rhubarb-style TSV, "
                               "or JSON with every per-frame parameter")
@@ -99,7 +104,9 @@ def _animate(args: argparse.Namespace) -> int:
                       body_motion=args.body_motion, gestures=args.gestures,
                       mouth_motion=args.mouth_motion, blinks_per_min=args.blinks_per_min,
                       max_audio_s=args.max_audio_s, expression=args.expression,
-                      transcript=transcript, lipsync=args.lipsync)
+                      transcript=transcript, lipsync=args.lipsync,
+                      mouth=parse_box(args.mouth) if args.mouth else None,
+                      eyes=tuple(parse_box(b) for b in (args.eyes or "").split(";") if b.strip()))
     bar = _ProgressBar() if sys.stderr.isatty() and not args.quiet else None
     with replaced_when_done(args.output) as partial:  # never a truncated MP4 at --output
         summary = render_video(args.portrait, args.audio, partial, options,

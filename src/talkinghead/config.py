@@ -38,6 +38,10 @@ class Options:
     lipsync: without a transcript, "phones" recognises phones directly (fast,
         any language) and "words" recognises English words first (much better
         m/b/p closures on English speech, about 0.25 x real time slower).
+    mouth, eyes: boxes (x, y, width, height in the source image's pixels) of a
+        character's mouth and eyes (none to two). Given a mouth, the picture is
+        animated as a character (a jaw that drops, lids that blink) instead of
+        through the face mesh: for mascots, animals and drawings it misses.
     """
 
     fps: int = 25
@@ -52,6 +56,8 @@ class Options:
     expression: str = "neutral"
     transcript: str | None = None
     lipsync: str = "phones"
+    mouth: tuple[int, int, int, int] | None = None
+    eyes: tuple[tuple[int, int, int, int], ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.fps, int) or not 10 <= self.fps <= 60:
@@ -73,6 +79,17 @@ class Options:
         if self.lipsync not in LIPSYNC_MODES:
             raise OptionsError(f"lipsync must be one of {', '.join(LIPSYNC_MODES)}, "
                                f"got {self.lipsync!r}")
+        for name, boxes in (("mouth", [self.mouth] if self.mouth is not None else []),
+                            ("eyes", list(self.eyes))):
+            if name == "eyes" and (not isinstance(self.eyes, tuple) or len(self.eyes) > 2):
+                raise OptionsError("eyes must be at most two boxes")
+            for box in boxes:
+                if not _is_box(box):
+                    raise OptionsError(f"{name}: a box is four whole numbers x, y, width, "
+                                       f"height (x, y >= 0; width, height >= 2), got {box!r}")
+        if self.eyes and self.mouth is None:
+            raise OptionsError("eyes need a mouth box too (a character is animated by its "
+                               "mouth)")
         if self.transcript is not None and (
             not isinstance(self.transcript, str) or len(self.transcript) > MAX_TRANSCRIPT_CHARS
         ):
@@ -91,6 +108,12 @@ class Options:
         unknown = sorted(set(values) - known)
         if unknown:
             raise OptionsError(f"unknown option(s): {', '.join(unknown)}")
+        values = dict(values)  # boxes may come as JSON lists
+        if isinstance(values.get("mouth"), list):
+            values["mouth"] = tuple(values["mouth"])
+        if isinstance(values.get("eyes"), list | tuple):
+            values["eyes"] = tuple(tuple(eye) if isinstance(eye, list) else eye
+                                   for eye in values["eyes"])
         return cls(**values)
 
 
@@ -99,3 +122,19 @@ def _check_range(name: str, value: object, low: float, high: float) -> None:
         raise OptionsError(f"{name} must be a number, got {value!r}")
     if not low <= float(value) <= high:
         raise OptionsError(f"{name} must be from {low:g} to {high:g}, got {value!r}")
+
+
+def _is_box(box: object) -> bool:
+    return (isinstance(box, tuple) and len(box) == 4
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in box)
+            and box[0] >= 0 and box[1] >= 0 and box[2] >= 2 and box[3] >= 2
+            and max(box) < 100_000)
+
+
+def parse_box(text: str) -> tuple[int, int, int, int]:
+    """``"x,y,w,h"`` -> a box; OptionsError naming the problem."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 4 or not all(p.isdigit() for p in parts):
+        raise OptionsError(f"a box is x,y,width,height in whole pixels, got {text!r}")
+    x, y, w, h = (int(p) for p in parts)
+    return (x, y, w, h)

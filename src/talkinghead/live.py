@@ -28,12 +28,14 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
+from talkinghead.analysis.character import CharacterRig
 from talkinghead.config import Options
 from talkinghead.errors import InputError
 from talkinghead.inputs import Source, load_portrait
 from talkinghead.motion import PARAMETERS, build_motion
 from talkinghead.motion.visemes import MOUTH_PARAMETERS
-from talkinghead.pipeline import fit_to_size, prepare_rig
+from talkinghead.pipeline import character_hints, fit_to_size, prepare_rig
+from talkinghead.render.character import render_character_frame
 from talkinghead.render.frames import render_frame
 from talkinghead.speech.phonemes import PhoneStream
 from talkinghead.speech.prosody import (
@@ -88,7 +90,10 @@ class LiveSession:
         portrait = load_portrait(image)
         rgb = fit_to_size(portrait.rgb, self.options.long_side_px)
         self.height, self.width = rgb.shape[:2]
-        self.rig = prepare_rig(rgb, name=portrait.name)
+        mouth, eyes = character_hints(self.options, rgb.shape[1] / portrait.rgb.shape[1])
+        self.rig = prepare_rig(rgb, name=portrait.name, mouth=mouth, eyes=eyes)
+        self._render = (render_character_frame if isinstance(self.rig, CharacterRig)
+                        else render_frame)
         self._resampler = (None if sample_rate_hz == RATE_HZ else
                            av.AudioResampler(format="flt", layout="mono", rate=RATE_HZ))
         self._phones = PhoneStream()
@@ -183,7 +188,8 @@ class LiveSession:
         rows = self._motion(first, count)
         self._next_frame += count
         return [LiveFrame(first + i, (first + i) / self.fps,
-                          render_frame(self.rig, dict(zip(PARAMETERS, row.tolist(), strict=True))))
+                          self._render(self.rig,  # type: ignore[arg-type]
+                                       dict(zip(PARAMETERS, row.tolist(), strict=True))))
                 for i, row in enumerate(rows)]
 
     def motion(self, max_frames: int | None = None) -> np.ndarray:

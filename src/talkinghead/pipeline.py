@@ -11,16 +11,27 @@ import cv2
 import numpy as np
 
 from talkinghead.analysis.arms import shows_arms
+from talkinghead.analysis.character import (
+    Box,
+    CharacterRig,
+    build_character_rig,
+    features_from_mesh,
+    find_drawn_features,
+    mesh_misfits,
+    scale_box,
+)
 from talkinghead.analysis.face import body_pose, find_face, hand_points, person_mask
 from talkinghead.analysis.rig import Rig, build_rig
 from talkinghead.config import Options
 from talkinghead.debug_plot import write_debug_plot
 from talkinghead.encode import write_mp4
+from talkinghead.errors import NoFaceError
 from talkinghead.inputs import AudioClip, Source, load_audio, load_portrait
 from talkinghead.motion import MotionTrack, build_motion
 from talkinghead.motion.export import write_mouth_track
 from talkinghead.overlap import in_background, run_ahead
 from talkinghead.render import render_frames
+from talkinghead.render.character import render_character_frames
 from talkinghead.speech import SpeechTrack, analyse_speech
 from talkinghead.speech.phonemes import recognise_phones
 from talkinghead.speech.prosody import frame_count
@@ -63,7 +74,8 @@ def render_video(image: Source, audio: Source, output: Path, options: Options, *
     # Phone recognition and speech analysis run beside face analysis (both
     # mostly in native code that releases the GIL): two cores, two jobs.
     planned = in_background(lambda: plan_motion(clip, options))
-    rig = prepare_rig(rgb, name=portrait.name)
+    mouth, eyes = character_hints(options, rgb.shape[1] / portrait.rgb.shape[1])
+    rig = prepare_rig(rgb, name=portrait.name, mouth=mouth, eyes=eyes)
     speech, motion = planned.result()
     if debug_plot is not None:
         write_debug_plot(debug_plot, clip.mono(16_000), 16_000, speech, motion)
@@ -71,7 +83,9 @@ def render_video(image: Source, audio: Source, output: Path, options: Options, *
         write_mouth_track(mouth_track, motion)
     height, width = rgb.shape[:2]
     # Frame k + 1 renders on a worker thread while frame k is encoded here.
-    write_mp4(output, run_ahead(render_frames(rig, motion)), clip, fps=options.fps, width=width,
+    frames = (render_character_frames(rig, motion) if isinstance(rig, CharacterRig)
+              else render_frames(rig, motion))
+    write_mp4(output, run_ahead(frames), clip, fps=options.fps, width=width,
               height=height, n_frames=motion.n_frames,
               on_frame=(lambda done: progress(done, motion.n_frames)) if progress else None)
     return RenderSummary(output=output, audio_duration_s=clip.duration_s,
@@ -79,12 +93,38 @@ def render_video(image: Source, audio: Source, output: Path, options: Options, *
                          height=height, elapsed_s=time.perf_counter() - started)
 
 
-def prepare_rig(rgb: np.ndarray, *, name: str = "the image") -> Rig:
-    """Analyse a portrait already at output size."""
-    face = find_face(rgb, name=name)
+def prepare_rig(rgb: np.ndarray, *, name: str = "the image", mouth: Box | None = None,
+                eyes: tuple[Box, ...] = ()) -> Rig | CharacterRig:
+    """Analyse a portrait already at output size (``mouth`` and ``eyes`` too).
+
+    A character rig (a jaw that drops, lids that blink; analysis.character)
+    when a mouth box is given, when the face mesh finds no face but a drawn
+    one is found, or when the mesh lands on flat art it does not fit.
+    """
+    if mouth is not None:
+        return build_character_rig(rgb, mouth, eyes)
+    try:
+        face = find_face(rgb, name=name)
+    except NoFaceError:
+        drawn = find_drawn_features(rgb)
+        if drawn is None:
+            raise NoFaceError(
+                f"{name}: no face found; use a portrait where one face is clearly visible "
+                "(upright, at least ~80 px across), or, for a character (a mascot, an "
+                "animal, a drawing), give its mouth's box: --mouth x,y,w,h (\"mouth\": "
+                "[x, y, w, h] in the service)") from None
+        return build_character_rig(rgb, *drawn)
+    if mesh_misfits(rgb, face):  # a mesh "found" on a drawing: never the photo-real path
+        return build_character_rig(rgb, *(find_drawn_features(rgb) or features_from_mesh(face)))
     pose = body_pose(rgb)
     hands = hand_points(rgb) if shows_arms(pose) else None
     return build_rig(rgb, face, person_mask(rgb), pose, hands)
+
+
+def character_hints(options: Options, scale: float) -> tuple[Box | None, tuple[Box, ...]]:
+    """``options.mouth`` and ``options.eyes`` at output size, for ``prepare_rig``."""
+    return (None if options.mouth is None else scale_box(options.mouth, scale),
+            tuple(scale_box(eye, scale) for eye in options.eyes))
 
 
 def plan_motion(clip: AudioClip, options: Options) -> tuple[SpeechTrack, MotionTrack]:

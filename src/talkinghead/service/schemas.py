@@ -47,6 +47,12 @@ class MotionChoices(BaseModel):
                                    "visible, 0 to 2 (default 1).")
     mouth_motion: float | None = Field(None, description="Mouth opening scale, 0 to 2.")
     blinks_per_min: float | None = Field(None, description="Mean blink rate, 0 to 40.")
+    mouth: list[int] | None = Field(
+        None, description="A character's mouth box [x, y, width, height] in the image's "
+                          "pixels: animated as a character (a jaw, blinks), not through the "
+                          "face mesh. For mascots, animals and drawings.")
+    eyes: list[list[int]] | None = Field(
+        None, description="With mouth: the character's eye boxes (one or two), to blink.")
 
 
 class AvatarRequest(MotionChoices):
@@ -152,6 +158,8 @@ def motion_options(request: MotionChoices, values: dict[str, Any] | None = None
                 "body_motion": request.body_motion, "gestures": request.gestures,
                 "mouth_motion": request.mouth_motion, "blinks_per_min": request.blinks_per_min,
                 "expression": request.expression,
+                "mouth": tuple(request.mouth) if request.mouth is not None else None,
+                "eyes": tuple(tuple(eye) for eye in request.eyes) if request.eyes else None,
                 "transcript": getattr(request, "transcript", None),
                 "lipsync": getattr(request, "lipsync", None)}
     values.update({k: v for k, v in explicit.items() if v is not None})

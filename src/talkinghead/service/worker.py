@@ -151,7 +151,7 @@ def run_task(task: Task, *, index: int, report: Callable[[Progress], None], dete
     try:
         if detector is not None:
             has_nsfw = _check_nsfw(task, detector, nsfw_policy)
-        render_video(task.image_path, task.audio_path, partial, Options(**task.options),
+        render_video(task.image_path, task.audio_path, partial, Options.from_dict(task.options),
                      progress=progress)
         verify_video(partial)
         os.replace(partial, task.output_path)

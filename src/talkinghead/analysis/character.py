@@ -1,0 +1,211 @@
+"""Characters the face mesh does not fit: drawn faces, mascots, animals.
+
+A photo (or a human-like painting or anime face) goes through the face mesh
+and the photo-real rig. Two kinds of picture must not:
+
+- flat drawings on which the mesh "finds" a face that is not there: its
+  eyes land on plain fill, not on the drawn eyes. There the photo-real path
+  would paint a clean plate, synthetic teeth and skin over flat colour;
+- pictures where the mesh finds nothing (a smiley, a cat).
+
+They get a ``CharacterRig`` instead: a mouth box that opens like a jaw, eye
+boxes that blink with a sliding lid, and nothing else touched. The boxes come
+from the user (``Options.mouth`` / ``Options.eyes``), or are found: drawn
+faces give their features as dark blobs and strokes inside a brighter shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from talkinghead.analysis import landmarks as lm
+from talkinghead.analysis.face import FaceLandmarks
+
+Box = tuple[int, int, int, int]  # x, y, width, height in pixels
+
+FLAT_SHARE = 0.6  # a face region this much flat (no texture at all) is drawn art
+EYE_CONTRAST = 30.0  # a drawn eye is at least this much darker or lighter than the face
+CHEEKS = [50, 280]  # face-mesh points on the middle of each cheek
+
+
+@dataclass(frozen=True)
+class CharacterRig:
+    """What the character renderer needs: the picture, its mouth and eyes."""
+
+    image: np.ndarray  # (H, W, 3) uint8 RGB at output size
+    mouth: Box
+    eyes: tuple[Box, ...]
+    mouth_line: np.ndarray  # per column of the mouth box: the row its stroke runs along
+    interior_rgb: tuple[int, int, int]  # an open mouth is filled with this
+    lid_rgb: tuple[tuple[int, int, int], ...]  # per eye: the colour that closes it
+    flat: bool  # drawn art: warps keep hard edges (nearest colour)
+
+    @property
+    def max_open_px(self) -> float:
+        """How far the jaw drops at jaw_open 1."""
+        _, _, w, h = self.mouth
+        return max(min(0.35 * w, 2.0 * h), 4.0)
+
+
+def is_flat(rgb: np.ndarray, box: Box) -> bool:
+    """True when most of ``box`` has no texture at all (flat fills, as in drawings)."""
+    x, y, w, h = box
+    region = cv2.cvtColor(rgb[y:y + h, x:x + w], cv2.COLOR_RGB2GRAY).astype(np.float32)
+    if region.size < 64:
+        return False
+    gx = cv2.Sobel(region, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(region, cv2.CV_32F, 0, 1, ksize=3)
+    return float(np.mean(np.hypot(gx, gy) < 2.0)) >= FLAT_SHARE
+
+
+def mesh_misfits(rgb: np.ndarray, face: FaceLandmarks) -> bool:
+    """True when the mesh sits on flat art but its eyes are not on drawn eyes.
+
+    Human-like anime and paintings keep the mesh: their irises stand out from
+    the face. On a smiley the mesh's irises land on plain fill.
+    """
+    xy = face.xy
+    x0, y0 = np.maximum(xy.min(axis=0).astype(int), 0)
+    x1, y1 = xy.max(axis=0).astype(int)
+    box = (int(x0), int(y0), int(max(x1 - x0, 1)), int(max(y1 - y0, 1)))
+    if not is_flat(rgb, box):
+        return False
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    height, width = gray.shape
+    cheeks = xy[CHEEKS]
+    skin = float(np.median([_sample(gray, p, 3) for p in cheeks]))
+    irises = [xy[lm.LEFT_IRIS[0]], xy[lm.RIGHT_IRIS[0]]]
+    contrast = [abs(_sample(gray, p, 2) - skin) for p in irises]
+    inside = all(0 <= p[0] < width and 0 <= p[1] < height for p in irises)
+    return not inside or min(contrast) < EYE_CONTRAST
+
+
+def find_drawn_features(rgb: np.ndarray) -> tuple[Box, tuple[Box, ...]] | None:
+    """(mouth, eyes) of a drawn face: two similar dark blobs side by side, and the
+    widest dark stroke below them, on flat art; None when there is no such pattern."""
+    height, width = rgb.shape[:2]
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    _, dark = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    count, _, stats, centres = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    blobs = []
+    for k in range(1, count):  # a few dozen components
+        x, y, w, h, area = (int(v) for v in stats[k])
+        touches_border = x == 0 or y == 0 or x + w >= width or y + h >= height
+        if touches_border or area < 20 or w > 0.4 * width or h > 0.4 * height:
+            continue  # background, outlines of the whole figure, specks
+        blobs.append((x, y, w, h, area, *centres[k]))
+    best: tuple[float, Box, tuple[Box, ...]] | None = None
+    for i, a in enumerate(blobs):
+        for b in blobs[i + 1:]:
+            left, right = (a, b) if a[5] < b[5] else (b, a)
+            gap = right[5] - left[5]
+            size = max(left[2], left[3], right[2], right[3])
+            similar = 0.4 < left[4] / right[4] < 2.5
+            level = abs(right[6] - left[6]) < 0.5 * max(left[3], right[3]) + 2
+            if not (similar and level and gap > 1.5 * size):
+                continue
+            mid_x, eye_y = (left[5] + right[5]) / 2, max(left[6], right[6])
+            below = [m for m in blobs if m is not left and m is not right
+                     and m[6] > eye_y + 0.6 * size and m[6] < eye_y + 2.5 * gap
+                     and abs(m[5] - mid_x) < 0.6 * gap]
+            if not below:
+                continue
+            mouth = max(below, key=lambda m: m[2])  # the widest stroke under the eyes
+            score = mouth[2] + left[4] ** 0.5 + right[4] ** 0.5
+            if best is None or score > best[0]:
+                best = (score, _box(mouth), (_box(left), _box(right)))
+    if best is None:
+        return None
+    # Photos are full of dark blobs; only a flat drawing's are taken for a face.
+    face = _union([best[1], *best[2]], width, height)
+    return (best[1], best[2]) if is_flat(rgb, face) else None
+
+
+def features_from_mesh(face: FaceLandmarks) -> tuple[Box, tuple[Box, ...]]:
+    """Mouth and eye boxes from the face mesh (when it roughly fits a character)."""
+    xy = face.xy
+
+    def around(indices: list[int], pad: float) -> Box:
+        points = xy[indices]
+        (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+        px, py = pad * (x1 - x0), pad * max(y1 - y0, 4.0)
+        return (int(x0 - px), int(y0 - py), int(x1 - x0 + 2 * px), int(y1 - y0 + 2 * py))
+
+    mouth = around([*lm.OUTER_UPPER_LIP, *lm.OUTER_LOWER_LIP], 0.1)
+    eyes = (around([*lm.LEFT_EYE_UPPER, *lm.LEFT_EYE_LOWER], 0.15),
+            around([*lm.RIGHT_EYE_UPPER, *lm.RIGHT_EYE_LOWER], 0.15))
+    return mouth, eyes
+
+
+def build_character_rig(rgb: np.ndarray, mouth: Box, eyes: tuple[Box, ...]) -> CharacterRig:
+    """The character rig for ``rgb`` with the given (or found) mouth and eye boxes."""
+    height, width = rgb.shape[:2]
+    mouth = _clip_box(mouth, width, height)
+    eyes = tuple(_clip_box(eye, width, height) for eye in eyes)
+    x, y, w, h = mouth
+    region = rgb[y:y + h, x:x + w].astype(np.float32)
+    lum = region @ np.array([0.299, 0.587, 0.114], np.float32)
+    # The mouth's stroke: per column, the row of its darkest pixels (a smiley's
+    # curve, a cat's mouth line); columns without a clear stroke follow their
+    # neighbours.
+    darkest = lum.min(axis=0)
+    rows = np.argmin(lum, axis=0).astype(np.float32)
+    clear = darkest < np.median(lum) - 25
+    columns = np.arange(w)
+    line = (np.interp(columns, columns[clear], rows[clear]) if clear.any()
+            else np.full(w, h / 2.0, np.float32))
+    line = cv2.GaussianBlur(line.reshape(1, -1).astype(np.float32), (0, 0), max(w / 40, 1.0))
+    interior = region.reshape(-1, 3)[np.argsort(lum.reshape(-1))[: max(len(lum.flat) // 20, 1)]]
+    lids = tuple(_colour_above(rgb, eye) for eye in eyes)
+    face_box = _union([mouth, *eyes], width, height)
+    return CharacterRig(image=rgb, mouth=mouth, eyes=eyes, mouth_line=y + line.reshape(-1),
+                        interior_rgb=_rgb(interior.mean(axis=0)), lid_rgb=lids,
+                        flat=is_flat(rgb, face_box))
+
+
+def scale_box(box: Box, scale: float) -> Box:
+    """A box given on the source image, at output size."""
+    return tuple(int(round(v * scale)) for v in box)  # type: ignore[return-value]
+
+
+def _sample(gray: np.ndarray, point: np.ndarray, radius: int) -> float:
+    x, y = int(point[0]), int(point[1])
+    patch = gray[max(y - radius, 0): y + radius + 1, max(x - radius, 0): x + radius + 1]
+    return float(np.median(patch)) if patch.size else 0.0
+
+
+def _box(blob: tuple) -> Box:
+    x, y, w, h = blob[:4]
+    return (int(x), int(y), int(w), int(h))
+
+
+def _clip_box(box: Box, width: int, height: int) -> Box:
+    x, y, w, h = box
+    x0, y0 = min(max(x, 0), width - 1), min(max(y, 0), height - 1)
+    x1, y1 = min(max(x + w, x0 + 1), width), min(max(y + h, y0 + 1), height)
+    return (x0, y0, x1 - x0, y1 - y0)
+
+
+def _union(boxes: list[Box], width: int, height: int) -> Box:
+    x0 = min(b[0] for b in boxes)
+    y0 = min(b[1] for b in boxes)
+    x1 = max(b[0] + b[2] for b in boxes)
+    y1 = max(b[1] + b[3] for b in boxes)
+    return _clip_box((x0, y0, x1 - x0, y1 - y0), width, height)
+
+
+def _colour_above(rgb: np.ndarray, eye: Box) -> tuple[int, int, int]:
+    """The face's colour just above an eye: what a closing lid looks like."""
+    x, y, w, h = eye
+    strip = rgb[max(y - max(h // 3, 2), 0): max(y - 1, 1), x: x + w].reshape(-1, 3)
+    if len(strip) == 0:
+        strip = rgb[y: y + 1, x: x + w].reshape(-1, 3)
+    return _rgb(np.median(strip, axis=0))
+
+
+def _rgb(values: np.ndarray) -> tuple[int, int, int]:
+    r, g, b = (int(round(float(v))) for v in values[:3])
+    return (r, g, b)

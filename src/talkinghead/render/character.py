@@ -1,0 +1,79 @@
+"""Frames of a character (see analysis.character): a jaw that drops, lids that blink.
+
+Everything outside the mouth's and the eyes' regions stays exactly as in the
+source. On drawn art the warp samples the nearest colour, so lines stay
+crisp and fills stay flat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import cv2
+import numpy as np
+
+from talkinghead.analysis.character import CharacterRig
+from talkinghead.motion import MotionTrack
+
+
+def render_character_frame(rig: CharacterRig, params: dict[str, float]) -> np.ndarray:
+    """One RGB frame: the source with the mouth opened by ``jaw_open`` and the eyes
+    closed by ``blink``."""
+    frame = rig.image.copy()
+    opening = float(np.clip(params.get("jaw_open", 0.0), 0.0, 1.0)) * rig.max_open_px
+    if opening >= 0.5:
+        _open_mouth(frame, rig, opening)
+    blink = float(np.clip(params.get("blink", 0.0), 0.0, 1.0))
+    if blink > 0.05:
+        for eye, lid in zip(rig.eyes, rig.lid_rgb, strict=True):
+            _close_eye(frame, eye, lid, rig.interior_rgb, blink)
+    return frame
+
+
+def _open_mouth(frame: np.ndarray, rig: CharacterRig, opening: float) -> None:
+    """Split the mouth along its stroke and drop the part below, like a jaw: the gap
+    is the mouth's inside; the chin below is squeezed back into place."""
+    height, width = frame.shape[:2]
+    x, y, w, h = rig.mouth
+    # Corners stay shut; the middle opens most.
+    drop = opening * np.sin(np.pi * (np.arange(w) + 0.5) / w) ** 0.6
+    line = rig.mouth_line
+    top = int(max(np.floor(line.min()) - 1, 0))
+    bottom = int(min(y + h + rig.max_open_px + h + 10, height - 1))
+    if bottom - top < 3:
+        return
+    rows = np.arange(top, bottom + 1, dtype=np.float32)[:, None]
+    below = rows - line[None, :]  # how far under the stroke each pixel is
+    gap_end = line[None, :] + drop[None, :]
+    squeeze = np.clip((bottom - rows) / np.maximum(bottom - gap_end, 1.0), 0.0, 1.0)
+    map_y = np.where(below < 0, rows, rows - drop[None, :] * squeeze).astype(np.float32)
+    map_x = np.broadcast_to(np.arange(x, x + w, dtype=np.float32)[None, :],
+                            map_y.shape).astype(np.float32)
+    interpolation = cv2.INTER_NEAREST if rig.flat else cv2.INTER_LINEAR
+    region = cv2.remap(rig.image, map_x, map_y, interpolation, borderMode=cv2.BORDER_REPLICATE)
+    inside = (below >= 0) & (rows < gap_end)
+    region[inside] = rig.interior_rgb
+    frame[top:bottom + 1, x:x + w] = region
+
+
+def _close_eye(frame: np.ndarray, eye: tuple[int, int, int, int],
+               lid: tuple[int, int, int], lash: tuple[int, int, int], blink: float) -> None:
+    """Slide lids of the face's colour over the eye, the upper one's edge a dark line."""
+    x, y, w, h = eye
+    rows = np.arange(h, dtype=np.float32)[:, None]
+    cols = np.arange(w, dtype=np.float32)[None, :]
+    # The eye's own outline: the ellipse in its box, a little wider so no rim shows.
+    ellipse = (((cols + 0.5 - w / 2) / (0.56 * w)) ** 2
+               + ((rows + 0.5 - h / 2) / (0.56 * h)) ** 2) <= 1
+    # The upper lid comes down to 0.7 of the eye, the lower one up to meet it.
+    upper, lower = blink * 0.7 * h, h - blink * 0.3 * h
+    region = frame[y:y + h, x:x + w]
+    region[ellipse & ((rows < upper) | (rows > lower))] = lid
+    if blink > 0.15:
+        region[ellipse & (np.abs(rows - upper) <= max(1.0, h / 14))] = lash
+
+
+def render_character_frames(rig: CharacterRig, motion: MotionTrack) -> Iterator[np.ndarray]:
+    """Yield the character's frames one by one."""
+    for frame_idx in range(motion.n_frames):
+        yield render_character_frame(rig, motion.at(frame_idx))
