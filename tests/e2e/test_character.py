@@ -158,3 +158,18 @@ def test_the_command_takes_boxes(tmp_path: Path) -> None:
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert len(decode_video(out).frames) == 50
+
+
+def test_a_smiley_the_face_mesh_takes_for_a_face_is_still_a_character() -> None:
+    """mediapipe's mesh "finds" a face on this one (its dots as eyes); the photo-real
+    path would paint a clean plate and teeth over the flat yellow."""
+    from talkinghead.analysis.face import find_face
+
+    image = np.full((512, 512, 3), 255, np.uint8)
+    cv2.circle(image, (256, 256), 194, (255, 230, 80), -1)
+    for x in (192, 320):
+        cv2.ellipse(image, (x, 208), (30, 40), 0, 0, 360, (0, 0, 0), -1)
+    cv2.ellipse(image, (256, 288), (97, 64), 0, 10, 170, (0, 0, 0), 6)
+    find_face(image)  # the mesh does land on it
+    rig = prepare_rig(image)
+    assert isinstance(rig, CharacterRig) and len(rig.eyes) == 2

@@ -26,7 +26,8 @@ from talkinghead.analysis.face import FaceLandmarks
 
 Box = tuple[int, int, int, int]  # x, y, width, height in pixels
 
-FLAT_SHARE = 0.6  # a face region this much flat (no texture at all) is drawn art
+FLAT_SHARE = 0.6  # a face region this much flat (no texture at all) is drawn art ...
+ALL_FLAT_SHARE = 0.85  # ... and this flat, the mesh never fits it (mouth and eyes only)
 EYE_CONTRAST = 30.0  # a drawn eye is at least this much darker or lighter than the face
 CHEEKS = [50, 280]  # face-mesh points on the middle of each cheek
 
@@ -39,6 +40,7 @@ class CharacterRig:
     mouth: Box
     eyes: tuple[Box, ...]
     mouth_line: np.ndarray  # per column of the mouth box: the row its stroke runs along
+    chin_rows: np.ndarray  # per column: the first row below the mouth where the fill ends
     interior_rgb: tuple[int, int, int]  # an open mouth is filled with this
     lid_rgb: tuple[tuple[int, int, int], ...]  # per eye: the colour that closes it
     flat: bool  # drawn art: warps keep hard edges (nearest colour)
@@ -50,29 +52,40 @@ class CharacterRig:
         return max(min(0.35 * w, 2.0 * h), 4.0)
 
 
-def is_flat(rgb: np.ndarray, box: Box) -> bool:
-    """True when most of ``box`` has no texture at all (flat fills, as in drawings)."""
+def flat_share(rgb: np.ndarray, box: Box) -> float:
+    """The share of ``box`` with no texture at all: about 0.95 on a flat drawing,
+    under 0.1 on photos, paintings and the evaluation set's anime faces."""
     x, y, w, h = box
     region = cv2.cvtColor(rgb[y:y + h, x:x + w], cv2.COLOR_RGB2GRAY).astype(np.float32)
     if region.size < 64:
-        return False
+        return 0.0
     gx = cv2.Sobel(region, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(region, cv2.CV_32F, 0, 1, ksize=3)
-    return float(np.mean(np.hypot(gx, gy) < 2.0)) >= FLAT_SHARE
+    return float(np.mean(np.hypot(gx, gy) < 2.0))
+
+
+def is_flat(rgb: np.ndarray, box: Box) -> bool:
+    """True when most of ``box`` has no texture at all (flat fills, as in drawings)."""
+    return flat_share(rgb, box) >= FLAT_SHARE
 
 
 def mesh_misfits(rgb: np.ndarray, face: FaceLandmarks) -> bool:
-    """True when the mesh sits on flat art but its eyes are not on drawn eyes.
+    """True when the mesh sits on flat art it does not fit: a face of flat fills
+    only (a smiley: the mesh takes its dots for eyes, but there is no face to
+    turn), or flat art where the mesh's irises land on plain fill.
 
-    Human-like anime and paintings keep the mesh: their irises stand out from
-    the face. On a smiley the mesh's irises land on plain fill.
+    Photos, paintings and human-like anime keep the mesh: their faces have
+    texture, and their irises stand out from the skin.
     """
     xy = face.xy
     x0, y0 = np.maximum(xy.min(axis=0).astype(int), 0)
     x1, y1 = xy.max(axis=0).astype(int)
     box = (int(x0), int(y0), int(max(x1 - x0, 1)), int(max(y1 - y0, 1)))
-    if not is_flat(rgb, box):
+    flat = flat_share(rgb, box)
+    if flat < FLAT_SHARE:
         return False
+    if flat >= ALL_FLAT_SHARE:  # a face of flat fills: a smiley, a mascot, a logo
+        return True
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
     height, width = gray.shape
     cheeks = xy[CHEEKS]
@@ -162,8 +175,22 @@ def build_character_rig(rgb: np.ndarray, mouth: Box, eyes: tuple[Box, ...]) -> C
     lids = tuple(_colour_above(rgb, eye) for eye in eyes)
     face_box = _union([mouth, *eyes], width, height)
     return CharacterRig(image=rgb, mouth=mouth, eyes=eyes, mouth_line=y + line.reshape(-1),
+                        chin_rows=_fill_ends_below(rgb, mouth),
                         interior_rgb=_rgb(interior.mean(axis=0)), lid_rgb=lids,
                         flat=is_flat(rgb, face_box))
+
+
+def _fill_ends_below(rgb: np.ndarray, mouth: Box) -> np.ndarray:
+    """Per column of the mouth box: the first row below it whose colour departs from
+    the fill just under the mouth (the chin's outline), or the image's bottom."""
+    x, y, w, h = mouth
+    height = rgb.shape[0]
+    start = min(y + h + 2, height - 1)
+    below = rgb[start:, x:x + w].astype(np.float32)
+    fill = below[: max(min(4, len(below)), 1)].mean(axis=0)  # the chin's own colour
+    departs = np.abs(below - fill[None]).max(axis=2) > 40
+    first = np.where(departs.any(axis=0), departs.argmax(axis=0), len(below))
+    return (start + first).astype(np.float32)
 
 
 def scale_box(box: Box, scale: float) -> Box:

@@ -42,10 +42,14 @@ def _open_mouth(frame: np.ndarray, rig: CharacterRig, opening: float) -> None:
     bottom = int(min(y + h + rig.max_open_px + h + 10, height - 1))
     if bottom - top < 3:
         return
+    # The chin squeezes back into place above the figure's outline, never across it.
+    chin = np.minimum(rig.chin_rows[:w], bottom).astype(np.float32)
+    drop = np.minimum(drop, np.maximum(chin - line - 3, 0.0))
     rows = np.arange(top, bottom + 1, dtype=np.float32)[:, None]
     below = rows - line[None, :]  # how far under the stroke each pixel is
     gap_end = line[None, :] + drop[None, :]
-    squeeze = np.clip((bottom - rows) / np.maximum(bottom - gap_end, 1.0), 0.0, 1.0)
+    squeeze = np.clip((chin[None, :] - rows) / np.maximum(chin[None, :] - gap_end, 1.0),
+                      0.0, 1.0)
     map_y = np.where(below < 0, rows, rows - drop[None, :] * squeeze).astype(np.float32)
     map_x = np.broadcast_to(np.arange(x, x + w, dtype=np.float32)[None, :],
                             map_y.shape).astype(np.float32)
@@ -70,7 +74,7 @@ def _close_eye(frame: np.ndarray, eye: tuple[int, int, int, int],
     region = frame[y:y + h, x:x + w]
     region[ellipse & ((rows < upper) | (rows > lower))] = lid
     if blink > 0.15:
-        region[ellipse & (np.abs(rows - upper) <= max(1.0, h / 14))] = lash
+        region[ellipse & (np.abs(rows - upper) <= max(1.0, h / 20))] = lash
 
 
 def render_character_frames(rig: CharacterRig, motion: MotionTrack) -> Iterator[np.ndarray]:
