@@ -10,7 +10,8 @@ the most-turned poses the default head motion reaches (yaw +-20, pitch +-9,
 roll 7 degrees as commanded) and at head-motion 2's cap (yaw +-30), and each
 half- or full-body photo (given after it, or named full_body* there) with its
 arms lifted. Each figure is the source, then frames rendered with chosen
-motion parameters, labelled.
+motion parameters, labelled. characters.png shows two drawings (made here) on
+the character rig.
 """
 
 from __future__ import annotations
@@ -107,6 +108,50 @@ def motion_sheets(eval_images: Path, half_body: list[Path]) -> None:
                                      for p in half_body])
 
 
+CHARACTER = [("source", {}), ("jaw 0.4", {"jaw_open": 0.4}), ("jaw 1", {"jaw_open": 1.0}),
+             ("blink", {"blink": 1.0}), ("jaw 0.7, half blink", {"jaw_open": 0.7, "blink": 0.5})]
+
+
+def drawn_characters() -> list[np.ndarray]:
+    """Two flat drawings the face mesh cannot animate: a smiley and a robot."""
+    smiley = np.full((512, 512, 3), 255, np.uint8)
+    cv2.circle(smiley, (256, 256), 194, (255, 230, 80), -1, cv2.LINE_AA)
+    cv2.circle(smiley, (256, 256), 194, (40, 30, 20), 5, cv2.LINE_AA)
+    for x in (192, 320):
+        cv2.ellipse(smiley, (x, 208), (26, 36), 0, 0, 360, (40, 30, 20), -1, cv2.LINE_AA)
+    cv2.ellipse(smiley, (256, 288), (97, 64), 0, 10, 170, (40, 30, 20), 7, cv2.LINE_AA)
+    robot = np.full((512, 512, 3), (225, 235, 245), np.uint8)
+    cv2.rectangle(robot, (110, 120), (402, 420), (120, 140, 170), -1)
+    cv2.rectangle(robot, (110, 120), (402, 420), (30, 35, 50), 6)
+    cv2.line(robot, (256, 120), (256, 60), (30, 35, 50), 6)
+    cv2.circle(robot, (256, 56), 14, (220, 60, 60), -1, cv2.LINE_AA)
+    for x in (190, 322):
+        cv2.circle(robot, (x, 220), 34, (250, 250, 250), -1, cv2.LINE_AA)
+        cv2.circle(robot, (x, 224), 16, (30, 35, 50), -1, cv2.LINE_AA)
+    cv2.line(robot, (196, 330), (316, 330), (30, 35, 50), 8)
+    return [smiley, robot]
+
+
+def character_sheet() -> None:
+    """characters.png: drawings animated by the character rig (analysis.character)."""
+    from talkinghead.render.character import render_character_frame
+
+    rows = []
+    for image in drawn_characters():
+        rig = prepare_rig(image)
+        tiles = [_label(cv2.resize(render_character_frame(rig, params), (200, 200),  # type: ignore[arg-type]
+                                   interpolation=cv2.INTER_AREA), label)
+                 for label, params in CHARACTER]
+        rows.append(np.hstack(tiles))
+    _save(OUT / "characters.png", rows)
+
+
+def _label(tile: np.ndarray, text: str) -> np.ndarray:
+    tile = tile.copy()
+    cv2.putText(tile, text, (6, 192), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+    return tile
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     hopper = Path(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
@@ -125,6 +170,7 @@ def main() -> None:
         ("half open: own teeth", {"jaw_open": 0.5}),
         ("wide open", {"jaw_open": 0.9}),
     ], zoom=0.45, width=230)
+    character_sheet()
     if len(sys.argv) > 1:
         motion_sheets(Path(sys.argv[1]), [Path(p) for p in sys.argv[2:]])
 

@@ -49,7 +49,7 @@ class CharacterRig:
     def max_open_px(self) -> float:
         """How far the jaw drops at jaw_open 1."""
         _, _, w, h = self.mouth
-        return max(min(0.35 * w, 2.0 * h), 4.0)
+        return max(min(0.35 * w, 2.0 * h), 0.22 * w, 4.0)  # a line mouth opens by its width
 
 
 def flat_share(rgb: np.ndarray, box: Box) -> float:
@@ -101,7 +101,13 @@ def find_drawn_features(rgb: np.ndarray) -> tuple[Box, tuple[Box, ...]] | None:
     widest dark stroke below them, on flat art; None when there is no such pattern."""
     height, width = rgb.shape[:2]
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    _, dark = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    # Features are darker than what surrounds them (a black-hat transform), whatever
+    # the face's own shade: pupils in white eyes on a grey robot, dots on yellow.
+    size = max(15, min(height, width) // 5) | 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    darker = cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, kernel)
+    level, _ = cv2.threshold(darker, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    dark = (darker > max(level, 40)).astype(np.uint8) * 255
     count, _, stats, centres = cv2.connectedComponentsWithStats(dark, connectivity=8)
     blobs = []
     for k in range(1, count):  # a few dozen components
