@@ -45,6 +45,13 @@ def is_url(value: str) -> bool:
     return re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", value) is not None
 
 
+#: Base64 is cleaned and decoded this many characters at a time (a multiple of 4): each
+#: step holds the GIL for about 10 ms, so a 50 MB field decoded on a request thread never
+#: stalls the event loop and the other requests (one regex over 69 MB held it for 0.8 s).
+_BASE64_STEP = 1 << 22
+_ASCII_SPACE = b" \t\n\r\x0b\x0c"
+
+
 def decode_base64(value: str, *, field: str, max_bytes: int) -> bytes:
     """Decode base64 with or without a ``data:...;base64,`` prefix; whitespace is ignored."""
     text = value.strip()
@@ -53,16 +60,27 @@ def decode_base64(value: str, *, field: str, max_bytes: int) -> bytes:
         text = text[match.end():]
     elif text.startswith("data:"):
         raise RequestError(f"{field}: data URI must be base64 encoded (data:<type>;base64,...)")
-    text = re.sub(r"\s+", "", text)
-    if not text:
+    if not text.isascii():  # rare: Unicode whitespace is dropped, anything else refused
+        text = re.sub(r"\s+", "", text)
+        if not text.isascii():
+            raise RequestError(f"{field}: neither an http(s) URL nor valid base64 "
+                               "(non-ASCII characters)")
+    compact = b"".join(text[i:i + _BASE64_STEP].encode("ascii").translate(None, _ASCII_SPACE)
+                       for i in range(0, len(text), _BASE64_STEP))
+    if not compact:
         raise RequestError(f"{field}: is empty; give a URL or base64 data")
-    if len(text) * 3 // 4 > max_bytes + 2:
+    if len(compact) * 3 // 4 > max_bytes + 2:
         raise FileTooLargeError(f"{field}: the decoded data is over the "
                                 f"{max_bytes / 2**20:.0f} MB limit")
-    text += "=" * (-len(text) % 4)
+    compact += b"=" * (-len(compact) % 4)
+    altchars = b"-_" if (b"-" in compact or b"_" in compact) else None
     try:
-        data = base64.b64decode(text, altchars=b"-_" if ("-" in text or "_" in text) else None,
-                                validate=True)
+        if compact.find(b"=", 0, len(compact) - 2) != -1:
+            raise binascii.Error("padding before the end")
+        view = memoryview(compact)
+        data = b"".join(base64.b64decode(view[i:i + _BASE64_STEP], altchars=altchars,
+                                         validate=True)
+                        for i in range(0, len(compact), _BASE64_STEP))
     except (binascii.Error, ValueError) as exc:
         raise RequestError(f"{field}: neither an http(s) URL nor valid base64 ({exc})") from exc
     if len(data) > max_bytes:
