@@ -109,7 +109,8 @@ def motion_sheets(eval_images: Path, half_body: list[Path]) -> None:
 
 
 CHARACTER = [("source", {}), ("jaw 0.4", {"jaw_open": 0.4}), ("jaw 1", {"jaw_open": 1.0}),
-             ("blink", {"blink": 1.0}), ("jaw 0.7, half blink", {"jaw_open": 0.7, "blink": 0.5})]
+             ("blink", {"blink": 1.0}), ("jaw 0.7, half blink", {"jaw_open": 0.7, "blink": 0.5}),
+             ("breath in", {"breath": 1.0}), ("lean (tilt 12)", {"roll_deg": 12.0})]
 
 
 def drawn_characters() -> list[np.ndarray]:

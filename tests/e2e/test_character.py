@@ -66,7 +66,8 @@ def test_the_mouth_opens_with_the_voice_and_nothing_else_changes(rig: CharacterR
     from talkinghead.inputs.audio import AudioClip
 
     clip = AudioClip(samples=samples[:, None], sample_rate_hz=16_000, name="voice")
-    _, motion = plan_motion(clip, Options(blinks_per_min=0))
+    # Head and body still: only the mouth may move (the figure's own motion is below).
+    _, motion = plan_motion(clip, Options(blinks_per_min=0, head_motion=0, body_motion=0))
     frames = list(render_character_frames(rig, motion))
     still = ~_animated_parts(rig)
     source_colours = {tuple(c) for c in rig.image.reshape(-1, 3)}
@@ -82,6 +83,27 @@ def test_the_mouth_opens_with_the_voice_and_nothing_else_changes(rig: CharacterR
     assert np.corrcoef(dark_a, jaw)[0, 1] > 0.9
     assert dark_a[:10].max() == 0 and dark_a[-10:].max() == 0  # shut in silence
     assert dark_a.max() > 1500  # wide open: a dark mouth of thousands of pixels
+
+
+def test_the_figure_breathes_nods_and_leans_over_its_own_background(
+        rig: CharacterRig) -> None:
+    assert rig.figure is not None and rig.background_rgb == PAPER
+    _, motion = plan_motion(load_audio(EXAMPLE_SPEECH), Options())
+    frames = list(render_character_frames(rig, motion))[::4]
+    reach = cv2.dilate(rig.figure.astype(np.uint8), np.ones((41, 41), np.uint8)).astype(bool)
+    outline = rig.figure ^ cv2.erode(rig.figure.astype(np.uint8),
+                                     np.ones((9, 9), np.uint8)).astype(bool)
+    moved = [np.abs(f[outline].astype(int) - rig.image[outline]).mean() for f in frames]
+    assert max(moved) > 5  # the outline moves: the figure stretches, squashes and leans
+    source_colours = {tuple(c) for c in rig.image.reshape(-1, 3)}
+    for frame in frames:
+        assert np.array_equal(frame[~reach], rig.image[~reach])  # the paper never moves
+        new = {tuple(c) for c in frame.reshape(-1, 3)} - source_colours
+        assert new <= {rig.interior_rgb, *rig.lid_rgb}  # and every colour stays flat
+    still = Options(head_motion=0, body_motion=0, blinks_per_min=0)
+    _, quiet = plan_motion(load_audio(EXAMPLE_SPEECH), still)
+    assert all(np.array_equal(f[outline], rig.image[outline])
+               for f in list(render_character_frames(rig, quiet))[::10])
 
 
 def test_a_blink_closes_both_eyes(rig: CharacterRig) -> None:

@@ -44,6 +44,8 @@ class CharacterRig:
     interior_rgb: tuple[int, int, int]  # an open mouth is filled with this
     lid_rgb: tuple[tuple[int, int, int], ...]  # per eye: the colour that closes it
     flat: bool  # drawn art: warps keep hard edges (nearest colour)
+    figure: np.ndarray | None = None  # (H, W) bool: the character, on a plain background
+    background_rgb: tuple[int, int, int] = (0, 0, 0)  # the plain background's colour
 
     @property
     def max_open_px(self) -> float:
@@ -180,10 +182,40 @@ def build_character_rig(rgb: np.ndarray, mouth: Box, eyes: tuple[Box, ...]) -> C
     interior = region.reshape(-1, 3)[np.argsort(lum.reshape(-1))[: max(len(lum.flat) // 20, 1)]]
     lids = tuple(_colour_above(rgb, eye) for eye in eyes)
     face_box = _union([mouth, *eyes], width, height)
+    flat = is_flat(rgb, face_box)
+    background = _plain_background(rgb) if flat else None
+    figure = None if background is None else _figure(rgb, background, mouth)
     return CharacterRig(image=rgb, mouth=mouth, eyes=eyes, mouth_line=y + line.reshape(-1),
                         chin_rows=_fill_ends_below(rgb, mouth),
-                        interior_rgb=_rgb(interior.mean(axis=0)), lid_rgb=lids,
-                        flat=is_flat(rgb, face_box))
+                        interior_rgb=_rgb(interior.mean(axis=0)), lid_rgb=lids, flat=flat,
+                        figure=figure, background_rgb=background or (0, 0, 0))
+
+
+def _plain_background(rgb: np.ndarray) -> tuple[int, int, int] | None:
+    """The colour of a plain background (nearly all the border one colour), else None."""
+    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]).astype(np.int16)
+    colour = np.median(border, axis=0)
+    same = np.abs(border - colour).max(axis=1) <= 12
+    return _rgb(colour) if same.mean() >= 0.9 else None
+
+
+def _figure(rgb: np.ndarray, background: tuple[int, int, int],
+            mouth: Box) -> np.ndarray | None:
+    """The character standing on the plain background: the region off the background
+    colour that holds the mouth, holes filled. None when it fills the picture."""
+    off = (np.abs(rgb.astype(np.int16) - np.array(background, np.int16)).max(axis=2) > 20)
+    off = cv2.morphologyEx(off.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    count, labels = cv2.connectedComponents(off)
+    x, y, w, h = mouth
+    inside = labels[y:y + h, x:x + w]
+    ids = inside[inside > 0]
+    if count < 2 or len(ids) == 0:
+        return None
+    figure = (labels == np.bincount(ids).argmax()).astype(np.uint8)
+    contours, _ = cv2.findContours(figure, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    filled = np.zeros_like(figure)
+    cv2.drawContours(filled, contours, -1, (1,), thickness=-1)
+    return filled.astype(bool) if filled.mean() < 0.9 else None
 
 
 def _fill_ends_below(rgb: np.ndarray, mouth: Box) -> np.ndarray:

@@ -27,7 +27,47 @@ def render_character_frame(rig: CharacterRig, params: dict[str, float]) -> np.nd
     if blink > 0.05:
         for eye, lid in zip(rig.eyes, rig.lid_rgb, strict=True):
             _close_eye(frame, eye, lid, rig.interior_rgb, blink)
+    if rig.figure is not None:
+        frame = _squash_and_stretch(frame, rig, params)
     return frame
+
+
+#: A breath in stretches the figure by this share of its height and lifts it by
+#: this share; a nod squashes it by this share per degree; a head tilt leans it
+#: by this share of the tilt.
+BREATH_STRETCH, BREATH_LIFT, NOD_SQUASH, TILT_LEAN = 0.012, 0.006, 0.0015, 0.3
+
+
+def _squash_and_stretch(frame: np.ndarray, rig: CharacterRig,
+                        params: dict[str, float]) -> np.ndarray:
+    """A drawn figure on a plain background moves as a whole: it stretches as it
+    breathes in, squashes on nods and leans with the head's tilt, about its base
+    and keeping its area, over the background's own colour. Driven by the body's
+    and the head's curves, so their knobs still govern it."""
+    assert rig.figure is not None
+    breath = float(params.get("breath", 0.0))
+    stretch = BREATH_STRETCH * breath - NOD_SQUASH * float(params.get("pitch_deg", 0.0))
+    lean_deg = TILT_LEAN * float(params.get("roll_deg", 0.0))
+    if abs(stretch) < 1e-4 and abs(lean_deg) < 0.05 and breath <= 0:
+        return frame
+    rows = np.flatnonzero(rig.figure.any(axis=1))
+    cols = np.flatnonzero(rig.figure.any(axis=0))
+    base = ((cols[0] + cols[-1]) / 2, float(rows[-1]))
+    grounded = rows[-1] >= frame.shape[0] - 1  # a bust cut by the frame does not hop
+    lift = 0.0 if grounded else -BREATH_LIFT * (rows[-1] - rows[0]) * max(breath, 0.0)
+    sy, sx = 1.0 + stretch, 1.0 / np.sqrt(1.0 + stretch)  # taller is thinner
+    forward = cv2.getRotationMatrix2D(base, -lean_deg, 1.0) @ np.array(
+        [[sx, 0, base[0] * (1 - sx)], [0, sy, base[1] * (1 - sy) + lift], [0, 0, 1]])
+    size = (frame.shape[1], frame.shape[0])
+    interpolation = cv2.INTER_NEAREST if rig.flat else cv2.INTER_LINEAR
+    moved = cv2.warpAffine(frame, forward, size, flags=interpolation,
+                           borderMode=cv2.BORDER_REPLICATE)
+    mask = cv2.warpAffine(rig.figure.astype(np.uint8), forward, size,
+                          flags=cv2.INTER_NEAREST).astype(bool)
+    out = frame.copy()
+    out[rig.figure] = rig.background_rgb  # where the figure was: the plain background ...
+    out[mask] = moved[mask]  # ... and the figure where it is now
+    return out
 
 
 def _open_mouth(frame: np.ndarray, rig: CharacterRig, opening: float) -> None:
