@@ -65,6 +65,8 @@ function options() {
     const value = parseFloat($(id).value);
     if (!Number.isNaN(value) && value !== 1) body[id] = value;
   }
+  // A character's mouth and eye boxes (character.js), when marked.
+  if (typeof characterHints === "function") Object.assign(body, characterHints());
   return body;
 }
 
