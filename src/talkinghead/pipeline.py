@@ -103,19 +103,23 @@ def prepare_rig(rgb: np.ndarray, *, name: str = "the image", mouth: Box | None =
     """
     if mouth is not None:
         return build_character_rig(rgb, mouth, eyes)
+    no_face = NoFaceError(
+        f"{name}: no face found; use a portrait where one face is clearly visible "
+        "(upright, at least ~80 px across), or, for a character (a mascot, an animal, "
+        "a drawing), give its mouth's box: --mouth x,y,w,h (\"mouth\": [x, y, w, h] in "
+        "the service)")
     try:
         face = find_face(rgb, name=name)
     except NoFaceError:
         drawn = find_drawn_features(rgb)
         if drawn is None:
-            raise NoFaceError(
-                f"{name}: no face found; use a portrait where one face is clearly visible "
-                "(upright, at least ~80 px across), or, for a character (a mascot, an "
-                "animal, a drawing), give its mouth's box: --mouth x,y,w,h (\"mouth\": "
-                "[x, y, w, h] in the service)") from None
+            raise no_face from None
         return build_character_rig(rgb, *drawn)
-    if mesh_misfits(rgb, face):  # a mesh "found" on a drawing: never the photo-real path
-        return build_character_rig(rgb, *(find_drawn_features(rgb) or features_from_mesh(face)))
+    if mesh_misfits(rgb, face):  # a mesh "found" where there is no face: never photo-real
+        features = find_drawn_features(rgb) or features_from_mesh(rgb, face)
+        if features is None:
+            raise no_face
+        return build_character_rig(rgb, *features)
     pose = body_pose(rgb)
     hands = hand_points(rgb) if shows_arms(pose) else None
     return build_rig(rgb, face, person_mask(rgb), pose, hands)

@@ -195,3 +195,17 @@ def test_a_smiley_the_face_mesh_takes_for_a_face_is_still_a_character() -> None:
     find_face(image)  # the mesh does land on it
     rig = prepare_rig(image)
     assert isinstance(rig, CharacterRig) and len(rig.eyes) == 2
+
+
+def test_a_face_the_detector_does_not_see_is_not_animated_as_one() -> None:
+    """On a textured picture the mesh may "find" a face where a face detector sees
+    none (in a cat's eye, on a pattern): then it is no face, and the error says what
+    to give. Checked on a face-free texture with a tiny face-like pattern."""
+    from talkinghead.analysis.character import mesh_misfits
+    from talkinghead.analysis.face import FaceLandmarks
+
+    rng = np.random.default_rng(3)
+    texture = cv2.GaussianBlur(rng.integers(40, 220, (512, 512, 3)).astype(np.uint8), (0, 0), 3)
+    points = np.zeros((478, 3), np.float32)
+    points[:, :2] = rng.uniform(200, 260, (478, 2))  # a "face" 60 px across, on noise
+    assert mesh_misfits(texture, FaceLandmarks(points))

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from talkinghead.analysis import landmarks as lm
-from talkinghead.analysis.face import FaceLandmarks
+from talkinghead.analysis.face import FaceLandmarks, face_boxes
 
 Box = tuple[int, int, int, int]  # x, y, width, height in pixels
 
@@ -43,6 +43,7 @@ class CharacterRig:
     chin_rows: np.ndarray  # per column: the first row below the mouth where the fill ends
     interior_rgb: tuple[int, int, int]  # an open mouth is filled with this
     lid_rgb: tuple[tuple[int, int, int], ...]  # per eye: the colour that closes it
+    lids: tuple[np.ndarray, ...]  # per eye: the lid, (h, w, 3): what lies above it, drawn down
     flat: bool  # drawn art: warps keep hard edges (nearest colour)
     figure: np.ndarray | None = None  # (H, W) bool: the character, on a plain background
     background_rgb: tuple[int, int, int] = (0, 0, 0)  # the plain background's colour
@@ -72,20 +73,22 @@ def is_flat(rgb: np.ndarray, box: Box) -> bool:
 
 
 def mesh_misfits(rgb: np.ndarray, face: FaceLandmarks) -> bool:
-    """True when the mesh sits on flat art it does not fit: a face of flat fills
-    only (a smiley: the mesh takes its dots for eyes, but there is no face to
-    turn), or flat art where the mesh's irises land on plain fill.
+    """True when the mesh does not fit what it found:
 
-    Photos, paintings and human-like anime keep the mesh: their faces have
-    texture, and their irises stand out from the skin.
+    - on a photo or painting, when a face detector sees no face there (a cat);
+    - on a face of flat fills only (a smiley: the mesh takes its dots for
+      eyes, but there is no face to turn);
+    - on other flat art, when the mesh's irises land on plain fill.
+
+    Photos, paintings and human-like anime keep the mesh.
     """
     xy = face.xy
     x0, y0 = np.maximum(xy.min(axis=0).astype(int), 0)
     x1, y1 = xy.max(axis=0).astype(int)
     box = (int(x0), int(y0), int(max(x1 - x0, 1)), int(max(y1 - y0, 1)))
     flat = flat_share(rgb, box)
-    if flat < FLAT_SHARE:
-        return False
+    if flat < FLAT_SHARE:  # a photo or a painting: does a face detector see a face there?
+        return not _detector_sees(rgb, box)
     if flat >= ALL_FLAT_SHARE:  # a face of flat fills: a smiley, a mascot, a logo
         return True
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
@@ -96,6 +99,26 @@ def mesh_misfits(rgb: np.ndarray, face: FaceLandmarks) -> bool:
     contrast = [abs(_sample(gray, p, 2) - skin) for p in irises]
     inside = all(0 <= p[0] < width and 0 <= p[1] < height for p in irises)
     return not inside or min(contrast) < EYE_CONTRAST
+
+
+def _detector_sees(rgb: np.ndarray, box: Box) -> bool:
+    """True when mediapipe's face detector finds a face holding the mesh's centre,
+    in the whole picture or around the mesh (small faces in big pictures).
+
+    The mesh alone "finds" faces in a cat's eye; the detector does not, while it
+    finds every photo, painting and anime face of the evaluation set.
+    """
+    x, y, w, h = box
+    centre_x, centre_y = x + w / 2, y + h / 2
+    height, width = rgb.shape[:2]
+    x0, y0 = max(int(x - w), 0), max(int(y - h), 0)
+    x1, y1 = min(int(x + 2 * w), width), min(int(y + 2 * h), height)
+    for offset_x, offset_y, picture in ((0, 0, rgb), (x0, y0, rgb[y0:y1, x0:x1])):
+        for bx0, by0, bx1, by1 in face_boxes(picture):
+            if (bx0 + offset_x <= centre_x <= bx1 + offset_x
+                    and by0 + offset_y <= centre_y <= by1 + offset_y):
+                return True
+    return False
 
 
 def find_drawn_features(rgb: np.ndarray) -> tuple[Box, tuple[Box, ...]] | None:
@@ -145,9 +168,15 @@ def find_drawn_features(rgb: np.ndarray) -> tuple[Box, tuple[Box, ...]] | None:
     return (best[1], best[2]) if is_flat(rgb, face) else None
 
 
-def features_from_mesh(face: FaceLandmarks) -> tuple[Box, tuple[Box, ...]]:
-    """Mouth and eye boxes from the face mesh (when it roughly fits a character)."""
+def features_from_mesh(rgb: np.ndarray,
+                       face: FaceLandmarks) -> tuple[Box, tuple[Box, ...]] | None:
+    """Mouth and eye boxes from a face mesh that roughly fits a drawn character (flat
+    art); None on anything else (a mesh in a cat's eye is no guide)."""
     xy = face.xy
+    x0, y0 = np.maximum(xy.min(axis=0).astype(int), 0)
+    x1, y1 = xy.max(axis=0).astype(int)
+    if not is_flat(rgb, (int(x0), int(y0), int(max(x1 - x0, 1)), int(max(y1 - y0, 1)))):
+        return None
 
     def around(indices: list[int], pad: float) -> Box:
         points = xy[indices]
@@ -180,14 +209,16 @@ def build_character_rig(rgb: np.ndarray, mouth: Box, eyes: tuple[Box, ...]) -> C
             else np.full(w, h / 2.0, np.float32))
     line = cv2.GaussianBlur(line.reshape(1, -1).astype(np.float32), (0, 0), max(w / 40, 1.0))
     interior = region.reshape(-1, 3)[np.argsort(lum.reshape(-1))[: max(len(lum.flat) // 20, 1)]]
-    lids = tuple(_colour_above(rgb, eye) for eye in eyes)
+    lid_colours = tuple(_colour_above(rgb, eye) for eye in eyes)
+    lids = tuple(_lid(rgb, eye) for eye in eyes)
     face_box = _union([mouth, *eyes], width, height)
     flat = is_flat(rgb, face_box)
     background = _plain_background(rgb) if flat else None
     figure = None if background is None else _figure(rgb, background, mouth)
     return CharacterRig(image=rgb, mouth=mouth, eyes=eyes, mouth_line=y + line.reshape(-1),
                         chin_rows=_fill_ends_below(rgb, mouth),
-                        interior_rgb=_rgb(interior.mean(axis=0)), lid_rgb=lids, flat=flat,
+                        interior_rgb=_rgb(interior.mean(axis=0)), lid_rgb=lid_colours,
+                        lids=lids, flat=flat,
                         figure=figure, background_rgb=background or (0, 0, 0))
 
 
@@ -269,6 +300,17 @@ def _colour_above(rgb: np.ndarray, eye: Box) -> tuple[int, int, int]:
     if len(strip) == 0:
         strip = rgb[y: y + 1, x: x + w].reshape(-1, 3)
     return _rgb(np.median(strip, axis=0))
+
+
+def _lid(rgb: np.ndarray, eye: Box) -> np.ndarray:
+    """A lid for an eye: the band just above it (brow, fur, skin, flat fill) stretched
+    over the eye's height, so a closing eye shows the face's own texture."""
+    x, y, w, h = eye
+    band = max(h // 3, 2)
+    strip = rgb[max(y - band, 0): max(y, 1), x: x + w]
+    if strip.size == 0:
+        strip = rgb[y: y + 1, x: x + w]
+    return cv2.resize(strip, (w, h), interpolation=cv2.INTER_NEAREST)
 
 
 def _rgb(values: np.ndarray) -> tuple[int, int, int]:

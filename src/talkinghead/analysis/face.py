@@ -113,6 +113,31 @@ def find_face(rgb: np.ndarray, *, name: str = "the image") -> FaceLandmarks:
     )
 
 
+@cache
+def _face_detector():  # type: ignore[no-untyped-def]
+    import mediapipe as mp
+
+    return mp.solutions.face_detection.FaceDetection(model_selection=1,
+                                                     min_detection_confidence=0.3)
+
+
+def face_boxes(rgb: np.ndarray) -> list[tuple[float, float, float, float]]:
+    """Faces found by mediapipe's full-range face detector (BlazeFace), a second
+    opinion independent of the face mesh: (x0, y0, x1, y1) in pixels."""
+    try:
+        with _LOCK, _quiet_native_logs():
+            result = _face_detector().process(np.ascontiguousarray(rgb))
+    except Exception as exc:
+        raise RenderError(f"face detection failed: {exc}") from exc
+    height, width = rgb.shape[:2]
+    boxes = []
+    for detection in result.detections or []:
+        box = detection.location_data.relative_bounding_box
+        boxes.append((box.xmin * width, box.ymin * height, (box.xmin + box.width) * width,
+                      (box.ymin + box.height) * height))
+    return boxes
+
+
 def person_mask(rgb: np.ndarray) -> np.ndarray:
     """Soft person mask, (height, width) float32 in 0..1."""
     try:

@@ -25,7 +25,7 @@ def render_character_frame(rig: CharacterRig, params: dict[str, float]) -> np.nd
         _open_mouth(frame, rig, opening)
     blink = float(np.clip(params.get("blink", 0.0), 0.0, 1.0))
     if blink > 0.05:
-        for eye, lid in zip(rig.eyes, rig.lid_rgb, strict=True):
+        for eye, lid in zip(rig.eyes, rig.lids, strict=True):
             _close_eye(frame, eye, lid, rig.interior_rgb, blink)
     if rig.figure is not None:
         frame = _squash_and_stretch(frame, rig, params)
@@ -101,8 +101,8 @@ def _open_mouth(frame: np.ndarray, rig: CharacterRig, opening: float) -> None:
 
 
 def _close_eye(frame: np.ndarray, eye: tuple[int, int, int, int],
-               lid: tuple[int, int, int], lash: tuple[int, int, int], blink: float) -> None:
-    """Slide lids of the face's colour over the eye, the upper one's edge a dark line."""
+               lid: np.ndarray, lash: tuple[int, int, int], blink: float) -> None:
+    """Slide lids of the face's own look over the eye, the upper one's edge a dark line."""
     x, y, w, h = eye
     rows = np.arange(h, dtype=np.float32)[:, None]
     cols = np.arange(w, dtype=np.float32)[None, :]
@@ -112,7 +112,8 @@ def _close_eye(frame: np.ndarray, eye: tuple[int, int, int, int],
     # The upper lid comes down to 0.7 of the eye, the lower one up to meet it.
     upper, lower = blink * 0.7 * h, h - blink * 0.3 * h
     region = frame[y:y + h, x:x + w]
-    region[ellipse & ((rows < upper) | (rows > lower))] = lid
+    covered = ellipse & ((rows < upper) | (rows > lower))
+    region[covered] = lid[covered]
     if blink > 0.15:
         region[ellipse & (np.abs(rows - upper) <= max(1.0, h / 20))] = lash
 
