@@ -20,7 +20,13 @@ from talkinghead.analysis.character import (
     mesh_misfits,
     scale_box,
 )
-from talkinghead.analysis.face import body_pose, find_face, hand_points, person_mask
+from talkinghead.analysis.face import (
+    FaceLandmarks,
+    body_pose,
+    find_face,
+    hand_points,
+    person_mask,
+)
 from talkinghead.analysis.rig import Rig, build_rig
 from talkinghead.config import Options
 from talkinghead.debug_plot import write_debug_plot
@@ -97,12 +103,28 @@ def prepare_rig(rgb: np.ndarray, *, name: str = "the image", mouth: Box | None =
                 eyes: tuple[Box, ...] = ()) -> Rig | CharacterRig:
     """Analyse a portrait already at output size (``mouth`` and ``eyes`` too).
 
-    A character rig (a jaw that drops, lids that blink; analysis.character)
-    when a mouth box is given, when the face mesh finds no face but a drawn
-    one is found, or when the mesh lands on flat art it does not fit.
+    The face rig for a face; the character rig (a jaw that drops, lids that
+    blink; analysis.character) otherwise (see ``find_subject``).
+    """
+    subject = find_subject(rgb, name=name, mouth=mouth, eyes=eyes)
+    if not isinstance(subject, FaceLandmarks):
+        return build_character_rig(rgb, *subject)
+    pose = body_pose(rgb)
+    hands = hand_points(rgb) if shows_arms(pose) else None
+    return build_rig(rgb, subject, person_mask(rgb), pose, hands)
+
+
+def find_subject(rgb: np.ndarray, *, name: str = "the image", mouth: Box | None = None,
+                 eyes: tuple[Box, ...] = ()) -> FaceLandmarks | tuple[Box, tuple[Box, ...]]:
+    """What to animate: a face mesh that fits, or a character's mouth and eyes.
+
+    A character when a mouth box is given, when the face mesh finds no face
+    but a drawn one is found, or when the mesh lands where it does not fit
+    (flat art, or a face the face detector does not see). NoFaceError, saying
+    what to give, when there is neither.
     """
     if mouth is not None:
-        return build_character_rig(rgb, mouth, eyes)
+        return mouth, eyes
     no_face = NoFaceError(
         f"{name}: no face found; use a portrait where one face is clearly visible "
         "(upright, at least ~80 px across), or, for a character (a mascot, an animal, "
@@ -114,15 +136,26 @@ def prepare_rig(rgb: np.ndarray, *, name: str = "the image", mouth: Box | None =
         drawn = find_drawn_features(rgb)
         if drawn is None:
             raise no_face from None
-        return build_character_rig(rgb, *drawn)
+        return drawn
     if mesh_misfits(rgb, face):  # a mesh "found" where there is no face: never photo-real
         features = find_drawn_features(rgb) or features_from_mesh(rgb, face)
         if features is None:
             raise no_face
-        return build_character_rig(rgb, *features)
-    pose = body_pose(rgb)
-    hands = hand_points(rgb) if shows_arms(pose) else None
-    return build_rig(rgb, face, person_mask(rgb), pose, hands)
+        return features
+    return face
+
+
+#: ``check_animatable`` looks at the portrait at this size: enough to find a face.
+CHECK_SIZE_PX = 512
+
+
+def check_animatable(image: Source, options: Options) -> None:
+    """Raise (NoFaceError, ImageError...) now if ``render_video`` would refuse
+    ``image`` for want of a face: the service answers 422 at submission."""
+    portrait = load_portrait(image)
+    rgb = fit_to_size(portrait.rgb, CHECK_SIZE_PX)
+    mouth, eyes = character_hints(options, rgb.shape[1] / portrait.rgb.shape[1])
+    find_subject(rgb, name=portrait.name, mouth=mouth, eyes=eyes)
 
 
 def character_hints(options: Options, scale: float) -> tuple[Box | None, tuple[Box, ...]]:

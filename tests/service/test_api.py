@@ -131,12 +131,22 @@ def test_urls_to_loopback_and_redirect_loops(api: Api, local_http: LocalHTTP) ->
     assert webhook.status_code == 400 and webhook.json()["message"].startswith("webhook: ")
 
 
-def test_failures_inside_the_task_are_reported(api: Api) -> None:
+def test_a_picture_with_no_face_is_refused_at_once_unless_boxes_are_given(api: Api) -> None:
     blank = io.BytesIO()
     Image.new("RGB", (256, 256), (200, 180, 160)).save(blank, format="PNG")
-    no_face = api.run({"image": b64(blank.getvalue()), "audio": b64(short_wav(0.5))})
-    assert no_face["status"] == "failed" and "no face" in no_face["error"]
-    assert no_face["outputs"] == []
+    audio = b64(short_wav(0.5))
+    refused = api.submit({"image": b64(blank.getvalue()), "audio": audio})
+    assert refused.status_code == 422, refused.text
+    answer = refused.json()
+    assert answer["error_code"] == "no_face" and "give its mouth's box" in answer["message"]
+    boxed = api.run({"image": b64(blank.getvalue()), "audio": audio,
+                     "mouth": [100, 160, 60, 20], "eyes": [[80, 90, 30, 20]]})
+    assert boxed["status"] == "completed", boxed["error"]
+    bad_box = api.submit({"image": b64(blank.getvalue()), "audio": audio, "mouth": [1, 2]})
+    assert bad_box.status_code == 400 and "four whole numbers" in bad_box.json()["message"]
+
+
+def test_failures_inside_the_task_are_reported(api: Api) -> None:
     not_audio = api.run({"image": b64(PORTRAIT), "audio": b64(b"this is not audio" * 20)})
     assert not_audio["status"] == "failed" and "audio" in not_audio["error"]
 

@@ -23,8 +23,10 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from talkinghead import __version__
+from talkinghead.config import Options
 from talkinghead.cues import make_cues
 from talkinghead.errors import FileTooLargeError, TalkingHeadError
+from talkinghead.pipeline import check_animatable
 from talkinghead.service.core import Service
 from talkinghead.service.errors import (
     BusyError,
@@ -274,6 +276,8 @@ def _add_submit_route(app: FastAPI, service: Service, model: str,
                 raise outcome
         image, audio = (outcome for outcome in loaded if isinstance(outcome, bytes))
         check_image_format(image)
+        # 422 now, not a failed job later, for a picture with no face and no mouth box.
+        await run_in_threadpool(check_animatable, image, Options.from_dict(options))
         echo = {k: v for k, v in decoded.items() if k not in ("image", "audio")}
         echo |= {k: v if is_url(v) else f"<base64, {n} bytes>"
                  for k, v, n in (("image", parsed.image, len(image)),
