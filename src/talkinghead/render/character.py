@@ -26,7 +26,7 @@ def render_character_frame(rig: CharacterRig, params: dict[str, float]) -> np.nd
     blink = float(np.clip(params.get("blink", 0.0), 0.0, 1.0))
     if blink > 0.05:
         for eye, lid in zip(rig.eyes, rig.lids, strict=True):
-            _close_eye(frame, eye, lid, rig.interior_rgb, blink)
+            _close_eye(frame, eye, lid, rig.interior_rgb, blink, flat=rig.flat)
     if rig.figure is not None:
         frame = _squash_and_stretch(frame, rig, params)
     return frame
@@ -100,22 +100,44 @@ def _open_mouth(frame: np.ndarray, rig: CharacterRig, opening: float) -> None:
     frame[top:bottom + 1, x:x + w] = region
 
 
-def _close_eye(frame: np.ndarray, eye: tuple[int, int, int, int],
-               lid: np.ndarray, lash: tuple[int, int, int], blink: float) -> None:
-    """Slide lids of the face's own look over the eye, the upper one's edge a dark line."""
+def _close_eye(frame: np.ndarray, eye: tuple[int, int, int, int], lid: np.ndarray,
+               lash: tuple[int, int, int], blink: float, *, flat: bool) -> None:
+    """Slide lids of the face's own look over the eye, the upper one's edge a dark line.
+
+    On drawn art the edges are hard (flat colours stay flat); on photos they are
+    feathered over a few pixels, and the lash is a darker shade of the lid.
+    """
     x, y, w, h = eye
     rows = np.arange(h, dtype=np.float32)[:, None]
     cols = np.arange(w, dtype=np.float32)[None, :]
     # The eye's own outline: the ellipse in its box, a little wider so no rim shows.
-    ellipse = (((cols + 0.5 - w / 2) / (0.56 * w)) ** 2
-               + ((rows + 0.5 - h / 2) / (0.56 * h)) ** 2) <= 1
+    radius = np.sqrt(((cols + 0.5 - w / 2) / (0.56 * w)) ** 2
+                     + ((rows + 0.5 - h / 2) / (0.56 * h)) ** 2)
     # The upper lid comes down to 0.7 of the eye, the lower one up to meet it.
     upper, lower = blink * 0.7 * h, h - blink * 0.3 * h
-    region = frame[y:y + h, x:x + w]
-    covered = ellipse & ((rows < upper) | (rows > lower))
-    region[covered] = lid[covered]
+    line = max(1.0, h / 20)
+    inside: np.ndarray
+    covered: np.ndarray
+    on_lash: np.ndarray
+    if flat:
+        inside = (radius <= 1).astype(np.float32)
+        covered = ((rows < upper) | (rows > lower)).astype(np.float32)
+        on_lash = (np.abs(rows - upper) <= line).astype(np.float32)
+        lash_rgb = np.array(lash, np.float32)
+    else:
+        soft = max(2.0, h / 12)
+        inside = np.clip((1.0 - radius) * max(w, h) / (2 * soft), 0.0, 1.0)
+        covered = np.maximum(np.clip((upper - rows) / soft + 0.5, 0.0, 1.0),
+                             np.clip((rows - lower) / soft + 0.5, 0.0, 1.0))
+        on_lash = np.clip(1.0 - np.abs(rows - upper) / (line + 1.0), 0.0, 1.0)
+        lash_rgb = lid.astype(np.float32) * 0.35
+    region: np.ndarray = frame[y:y + h, x:x + w].astype(np.float32)
+    alpha = (inside * covered)[..., None]
+    region = region * (1 - alpha) + lid.astype(np.float32) * alpha
     if blink > 0.15:
-        region[ellipse & (np.abs(rows - upper) <= max(1.0, h / 20))] = lash
+        alpha = (inside * on_lash * min(1.0, (blink - 0.15) * 4))[..., None]
+        region = region * (1 - alpha) + lash_rgb * alpha
+    frame[y:y + h, x:x + w] = np.round(region).astype(np.uint8)
 
 
 def render_character_frames(rig: CharacterRig, motion: MotionTrack) -> Iterator[np.ndarray]:
