@@ -135,7 +135,8 @@ def _close_eye(frame: np.ndarray, eye: tuple[int, int, int, int], lid: np.ndarra
     alpha = (inside * covered)[..., None]
     region = region * (1 - alpha) + lid.astype(np.float32) * alpha
     if blink > 0.15:
-        alpha = (inside * on_lash * min(1.0, (blink - 0.15) * 4))[..., None]
+        strength = 1.0 if flat else min(1.0, (blink - 0.15) * 4)  # flat art: no blends
+        alpha = (inside * on_lash * strength)[..., None]
         region = region * (1 - alpha) + lash_rgb * alpha
     frame[y:y + h, x:x + w] = np.round(region).astype(np.uint8)
 
