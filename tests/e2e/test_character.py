@@ -209,3 +209,16 @@ def test_a_face_the_detector_does_not_see_is_not_animated_as_one() -> None:
     points = np.zeros((478, 3), np.float32)
     points[:, :2] = rng.uniform(200, 260, (478, 2))  # a "face" 60 px across, on noise
     assert mesh_misfits(texture, FaceLandmarks(points))
+
+
+def test_live_mode_animates_a_character_too(tmp_path: Path) -> None:
+    from talkinghead.live import LiveSession
+
+    image = tmp_path / "smiley.png"
+    cv2.imwrite(str(image), smiley()[:, :, ::-1])
+    session = LiveSession(image, Options(head_motion=0, body_motion=0, blinks_per_min=0))
+    assert isinstance(session.rig, CharacterRig)
+    session.push_audio(voice_like(1.5))
+    frames = session.frames() + session.flush()
+    ink = [int(np.all(f.rgb == INK, axis=2).sum()) for f in frames]
+    assert max(ink) > ink[0] + 1500  # the mouth opens as the sound streams in
