@@ -143,6 +143,7 @@ class Rig:
     turn_order: np.ndarray  # (N,) control points by row band, then x (see _turn_rows)
     turn_band: np.ndarray  # (N,) the band of each point in ``turn_order``
     skin_rgb: np.ndarray  # (3,) float32 typical skin colour
+    white_rgb: np.ndarray | None  # (3,) the whites of the eyes: white in this photo's light
     source_lip_gap_px: np.ndarray  # (len(INNER_UPPER_LIP),) source opening per lip column
     source_mouth: SourceMouth | None  # the photo's own open mouth, when it shows one
     mouth_zones: MouthZones  # lip classification of the face points (render.deform)
@@ -230,6 +231,7 @@ def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray,
         turn_order=turn_order,
         turn_band=turn_band,
         skin_rgb=_skin_colour(roi_rgb, local[:, :2]),
+        white_rgb=_eye_white(roi_rgb, local[:, :2]),
         source_lip_gap_px=_lip_gap(local[:, :2], frame),
         source_mouth=_source_mouth(roi_rgb, local[:, :2], frame),
         mouth_zones=_mouth_zones(local[:, :2], frame),
@@ -449,6 +451,31 @@ def _skin_colour(roi_rgb: np.ndarray, xy: np.ndarray) -> np.ndarray:
     cheeks[:, 0] = np.clip(cheeks[:, 0], 0, w - 1)
     cheeks[:, 1] = np.clip(cheeks[:, 1], 0, h - 1)
     return np.median(roi_rgb[cheeks[:, 1], cheeks[:, 0]].astype(np.float32), axis=0)
+
+
+def _eye_white(roi_rgb: np.ndarray, xy: np.ndarray) -> np.ndarray | None:
+    """The colour of the whites of the eyes (the sclera, irises left out): what white
+    looks like in this photo's light. None when too little of it shows."""
+    h, w = roi_rgb.shape[:2]
+    found = []
+    for upper, lower, iris in ((lm.LEFT_EYE_UPPER, lm.LEFT_EYE_LOWER, lm.LEFT_IRIS),
+                               (lm.RIGHT_EYE_UPPER, lm.RIGHT_EYE_LOWER, lm.RIGHT_IRIS)):
+        mask = np.zeros((h, w), np.uint8)
+        outline = np.concatenate([xy[upper], xy[lower][::-1]])
+        # Pulled in from the lids a little: the mesh's eye outline includes lid skin.
+        middle = outline.mean(axis=0)
+        outline = (middle + 0.75 * (outline - middle)).round().astype(np.int32)
+        cv2.fillPoly(mask, [outline], (1,))
+        centre = xy[iris[0]]
+        radius = float(np.linalg.norm(xy[iris[1:]] - centre, axis=1).mean())
+        cv2.circle(mask, (int(centre[0]), int(centre[1])), int(radius * 1.3) + 1, (0,), -1)
+        found.append(roi_rgb[mask.astype(bool)].astype(np.float32))
+    pixels = np.concatenate(found)
+    if len(pixels) < 12:
+        return None
+    luma = pixels @ np.array([0.299, 0.587, 0.114], np.float32)
+    whites = pixels[luma >= np.percentile(luma, 80)]  # the lit sclera, not lashes or shadow
+    return np.median(whites, axis=0)
 
 
 def _lip_gap(xy: np.ndarray, frame: FaceFrame) -> np.ndarray:

@@ -36,7 +36,7 @@ def render_frame(rig: Rig, params: dict[str, float]) -> np.ndarray:
     person = cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB)
     alpha = np.multiply(warped[..., 3], np.float32(1 / 255), dtype=np.float32)
     paint_mouth(person, positions[: rig.n_face], pose.upper_teeth_edge, rig.skin_rgb,
-                rig.face.height_px, params["tongue"], rig.source_mouth)
+                rig.face.height_px, params["tongue"], rig.source_mouth, white_rgb=rig.white_rgb)
     if rig.arms is not None and moved is not None:  # moving arms go on top, over the body
         composite_arms(person, alpha, rig.arms, dense, *moved)
     frame = rig.image.copy()

@@ -20,12 +20,15 @@ _SCALE = 1 << SUBPIXEL_BITS
 
 def paint_mouth(roi: np.ndarray, xy: np.ndarray, upper_teeth_edge: np.ndarray,
                 skin_rgb: np.ndarray, face_height_px: float, tongue_out: float,
-                source: SourceMouth | None = None) -> None:
+                source: SourceMouth | None = None, *,
+                white_rgb: np.ndarray | None = None) -> None:
     """Paint the mouth interior into ``roi`` (uint8 RGB, modified in place).
 
     ``xy`` are the warped face-mesh points in ROI pixels; ``upper_teeth_edge``
     the biting edge of the upper teeth; ``tongue_out`` 0..1 lifts the tongue
     tip to the teeth (th, l). With ``source``, the photo's own teeth are used.
+    ``white_rgb``, the whites of the eyes, gives synthetic teeth this photo's
+    white balance.
     """
     upper = xy[lm.INNER_UPPER_LIP].astype(np.float64)
     lower = xy[lm.INNER_LOWER_LIP].astype(np.float64)
@@ -69,7 +72,7 @@ def paint_mouth(roi: np.ndarray, xy: np.ndarray, upper_teeth_edge: np.ndarray,
         edge = upper_teeth_edge - origin
         edge = upper_o + down * np.maximum((edge - upper_o) @ down, 0.0)[:, None]
         colour = _synthetic_interior(size, upper_o, lower_o, edge, cavity, down, gap, dark,
-                                     skin_rgb, face_height_px, tongue_out)
+                                     skin_rgb, face_height_px, tongue_out, white_rgb)
     colour = cv2.GaussianBlur(colour, (0, 0), max(0.6, face_height_px / 400))
     mask = cv2.GaussianBlur(_fill(size, cavity), (0, 0), 0.6)[..., None]
     patch = roi[y0:y1, x0:x1].astype(np.float32)
@@ -79,7 +82,7 @@ def paint_mouth(roi: np.ndarray, xy: np.ndarray, upper_teeth_edge: np.ndarray,
 def _synthetic_interior(size: tuple[int, int], upper: np.ndarray, lower: np.ndarray,
                         teeth_edge: np.ndarray, cavity: np.ndarray, down: np.ndarray, gap: float,
                         dark: np.ndarray, skin_rgb: np.ndarray, face_height_px: float,
-                        tongue_out: float) -> np.ndarray:
+                        tongue_out: float, white_rgb: np.ndarray | None = None) -> np.ndarray:
     """Cavity, teeth and tongue drawn for a photo whose own mouth is closed."""
     # Depth: the cavity darkens towards the back of the mouth.
     shade = 1.0 - 0.35 * _fill(size, _shrink(cavity, 0.5))
@@ -88,9 +91,19 @@ def _synthetic_interior(size: tuple[int, int], upper: np.ndarray, lower: np.ndar
     # shadow at the corners
     # (as bright as the skin's luminance, tinted by it to share the light's colour).
     skin = np.asarray(skin_rgb, np.float32)
-    skin_luma = float(skin @ np.array([0.299, 0.587, 0.114], np.float32))
-    neutral = np.array([0.98, 0.96, 0.9], np.float32) * min(1.1 * skin_luma, 235.0)
-    teeth_colour = 0.85 * neutral + 0.15 * skin
+    luma_of = np.array([0.299, 0.587, 0.114], np.float32)
+    skin_luma = float(skin @ luma_of)
+    # Teeth are a little warmer than the whites of the eyes, in the same light: take
+    # the hue from the sclera where it shows (old photos, paintings, tinted light),
+    # else from the skin, faintly; the brightness from the skin.
+    warmer = np.array([1.0, 0.98, 0.93], np.float32)
+    if white_rgb is not None and _looks_white(np.asarray(white_rgb, np.float32), skin):
+        white = np.asarray(white_rgb, np.float32)
+        tint = white / max(float(white @ luma_of), 1.0) * warmer
+    else:  # no clear sclera (glasses, a squint): a white carrying a little of the skin's hue
+        tint = (skin / max(skin_luma, 1.0)) ** 0.3 * warmer
+    neutral = tint * min(1.1 * skin_luma, 235.0)
+    teeth_colour = np.clip(0.85 * neutral + 0.15 * skin, 0.0, 255.0)
     centre_x = (upper[:, 0].mean() + lower[:, 0].mean()) / 2
     half_span = max(np.ptp(upper[:, 0]) / 2, 1.0)
     across = np.abs(np.arange(size[1]) - centre_x) / half_span
@@ -117,6 +130,16 @@ def _tooth_gaps(width: int, centre_x: float, half_span: float) -> np.ndarray:
     to_gap_px = np.minimum(phase, 1.0 - phase) * tooth_w
     line = np.clip(1.0 - to_gap_px / 0.9, 0.0, 1.0) * 0.3
     return (1.0 - line)[None, :, None].astype(np.float32)
+
+
+def _looks_white(white: np.ndarray, skin: np.ndarray) -> bool:
+    """True when the eye-white sample is a white (brighter and far greyer than the
+    skin), not skin caught through glasses, lashes or a squint."""
+    def saturation(rgb: np.ndarray) -> float:
+        return float((rgb.max() - rgb.min()) / max(float(rgb.max()), 1.0))
+
+    return (float(white.mean()) > 0.6 * float(skin.mean())
+            and saturation(white) < max(0.8 * saturation(skin), 0.1))
 
 
 def _teeth_shading(upper: np.ndarray, edge: np.ndarray, size: tuple[int, int]) -> np.ndarray:
