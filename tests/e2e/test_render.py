@@ -108,3 +108,26 @@ def test_breathing_lifts_the_shoulders_and_sway_leans_on_a_fixed_base(rig: Rig) 
     base = slice(height - 3, height)
     assert np.abs(breath_in[base].astype(int) - rest[base]).max() <= 1  # the base stays put
     assert np.abs(lean[base].astype(int) - rest[base]).max() <= 1
+
+
+def test_synthetic_teeth_take_the_photos_white_balance() -> None:
+    """Grace Hopper's portrait (matplotlib's sample) shows no teeth: they are drawn, in
+    the hue of the whites of her eyes where those read as white, else faintly in the
+    skin's (warm light: warm teeth, never grey-blue)."""
+    from dataclasses import replace
+
+    import matplotlib.cbook
+
+    hopper = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+    rig = prepare_rig(fit_to_size(load_portrait(hopper).rgb, 512))
+    assert rig.source_mouth is None  # closed in the photo: synthetic teeth
+    open_mouth = {"jaw_open": 0.8}
+    warm = render_frame(replace(rig, white_rgb=np.array([235.0, 225.0, 200.0])), open_mouth)
+    cool = render_frame(replace(rig, white_rgb=np.array([205.0, 220.0, 240.0])), open_mouth)
+    teeth = np.abs(warm.astype(int) - cool).sum(axis=2) > 12
+    assert teeth.sum() > 200
+    warm_rb = (warm[teeth, 0].astype(int) - warm[teeth, 2]).mean()
+    cool_rb = (cool[teeth, 0].astype(int) - cool[teeth, 2]).mean()
+XX
+    own = render_frame(rig, open_mouth)  # her sampled "white" is skin seen through glasses
+    assert (own[teeth, 0].astype(int) - own[teeth, 2]).mean() > 10  # warm, not blue
