@@ -128,6 +128,6 @@ def test_synthetic_teeth_take_the_photos_white_balance() -> None:
     assert teeth.sum() > 200
     warm_rb = (warm[teeth, 0].astype(int) - warm[teeth, 2]).mean()
     cool_rb = (cool[teeth, 0].astype(int) - cool[teeth, 2]).mean()
-XX
+    assert warm_rb > cool_rb + 15  # the teeth follow the eyes' white
     own = render_frame(rig, open_mouth)  # her sampled "white" is skin seen through glasses
     assert (own[teeth, 0].astype(int) - own[teeth, 2]).mean() > 10  # warm, not blue
