@@ -27,6 +27,42 @@ OTHER_KEY = "test-key-2"
 TERMINAL = ("completed", "failed")
 
 
+@contextlib.contextmanager
+def mounted_tmpfs(parent: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of ``size`` (e.g. ``"4m"``) under ``parent``; the test is skipped where
+    mounting is not allowed (not root, or no permission)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    mount = parent / f"tmpfs-{size}"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)],
+                      capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@contextlib.contextmanager
+def uvicorn_in_thread(config: Any) -> Iterator[Any]:
+    """A uvicorn server for ``config`` (a ``uvicorn.Config``) on a thread, started and
+    stopped around the block."""
+    import uvicorn
+
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        yield server
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ import httpx
 import pytest
 
 from talkinghead.service.connections import ConnectionGuard, guarded_protocol
-from tests.service.conftest import KEY, ServerProcess, free_port
+from tests.service.conftest import KEY, ServerProcess, free_port, uvicorn_in_thread
 
 HEADER_TIMEOUT_S = 2.0
 CAP = 200
@@ -150,15 +149,9 @@ def test_an_upgraded_connection_outlives_the_header_timeout(tmp_path: Path) -> N
 
     guard = ConnectionGuard(header_timeout_s=0.5, max_connections=16)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="critical", lifespan="off",
-        http=guarded_protocol(guard), ws=EchoAfterUpgrade))  # type: ignore[arg-type]
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
+    with uvicorn_in_thread(uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="critical", lifespan="off",
+            http=guarded_protocol(guard), ws=EchoAfterUpgrade)):  # type: ignore[arg-type]
         with socket.create_connection(("127.0.0.1", port), timeout=5) as ws:
             ws.sendall(b"GET /live HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
                        b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
@@ -171,6 +164,3 @@ def test_an_upgraded_connection_outlives_the_header_timeout(tmp_path: Path) -> N
             time.sleep(1.5)  # no headers: closed
             assert closed_by_server(plain)
         assert guard.counts["header_timeout"] >= 1 and not guard.waiting
-    finally:
-        server.should_exit = True
-        thread.join(30)

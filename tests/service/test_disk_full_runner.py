@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
-import os
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,21 +16,13 @@ from talkinghead.service.jobs import Job, JobStatus
 from talkinghead.service.runner import STORE_PAUSE_S, Runner, _Worker
 from talkinghead.service.settings import Settings
 from talkinghead.service.store import SQLiteJobStore
+from tests.service.conftest import mounted_tmpfs
 
 
 @pytest.fixture
 def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
-                      capture_output=True).returncode:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
+    with mounted_tmpfs(tmp_path, "4m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def fill(disk: Path, name: str) -> Path:

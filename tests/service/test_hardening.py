@@ -22,6 +22,7 @@ from tests.service.conftest import (
     LocalHTTP,
     ServerProcess,
     b64,
+    mounted_tmpfs,
     send_bytes,
     short_wav,
 )
@@ -75,13 +76,12 @@ def test_huge_numbers_and_deep_json_are_400(api: Api) -> None:
 
 
 def test_an_internal_error_answers_in_the_api_shape(tmp_path: Path) -> None:
-    import threading
 
     import uvicorn
 
     from talkinghead.service.app import create_app
     from talkinghead.service.settings import Settings
-    from tests.service.conftest import free_port
+    from tests.service.conftest import free_port, uvicorn_in_thread
 
     app = create_app(Settings(api_keys=(KEY,), workers=1, data_dir=tmp_path))
 
@@ -90,17 +90,9 @@ def test_an_internal_error_answers_in_the_api_shape(tmp_path: Path) -> None:
         raise RuntimeError("a bug with /secret/server/path in it")
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
+    with uvicorn_in_thread(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                          log_level="critical")):
         response = httpx.get(f"http://127.0.0.1:{port}/boom")
-    finally:
-        server.should_exit = True
-        thread.join(30)
     body = assert_api_error(response, 500)
     assert body["error_code"] == "internal_error" and "/secret" not in response.text
 
@@ -248,17 +240,8 @@ def test_four_300_mb_chunked_bodies_keep_server_memory_bounded(server: ServerPro
 @pytest.fixture
 def small_disk(tmp_path: Path):  # noqa: ANN201
     """A 24 MB tmpfs (root only; skipped where mounting is not allowed)."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    mount = tmp_path / "small"
-    mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)],
-                      capture_output=True).returncode:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
+    with mounted_tmpfs(tmp_path, "24m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def _fill(disk: Path, leave_bytes: int) -> None:
