@@ -3,7 +3,11 @@
     .venv/bin/python benchmarks/speed.py [--image PORTRAIT] [--sizes 512 1080 original]
     .venv/bin/python benchmarks/speed.py --compare OTHER_CHECKOUT/src [--rounds 3] ...
 
-Each case runs in a fresh process so its peak memory (max RSS) is its own.
+Each case runs in a fresh process so its peak memory (max RSS) is its own;
+the same process then measures the floor (benchmarks/floor.py: one remap and
+the encoder per frame) on the same audio at the same size, and the floor
+ratio column is render time / floor time (the model loads count here, unlike
+in floor.py, which warms up first).
 With --compare, each case is also rendered by another checkout's talkinghead
 (say `git worktree add ../base COMMIT`, then `--compare ../base/src`),
 alternating with this one for --rounds rounds, and the ratio of the best
@@ -32,17 +36,24 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _one_case(image: str, audio: str, size: str) -> None:
-    """Child process: render once, print JSON figures."""
+    """Child process: render once, then the floor (benchmarks/floor.py) on the same
+    audio at the same size; print JSON figures (peak memory is the render's)."""
+    from floor import floor_seconds
+
     from talkinghead.config import Options
+    from talkinghead.inputs import load_audio
     from talkinghead.pipeline import render_video
 
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         summary = render_video(image, audio, Path(tmp) / "out.mp4", Options(size=size))
         elapsed = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        floor_s = floor_seconds(summary.width, summary.height, load_audio(audio),
+                                summary.fps, Path(tmp) / "floor.mp4")
     print(json.dumps({"elapsed_s": elapsed, "audio_s": summary.audio_duration_s,
-                      "width": summary.width, "height": summary.height, "peak_mb": peak_mb}))
+                      "width": summary.width, "height": summary.height, "peak_mb": peak_mb,
+                      "floor_s": floor_s}))
 
 
 def _run_case(image: str, audio: str, size: str, src: str | None = None) -> dict:
@@ -92,14 +103,16 @@ def main() -> None:
                 rows.append((duration, size, fig, rtf))
                 print(f"{duration:>5g} s audio, size {size:>8} ({fig['width']}x{fig['height']}): "
                       f"{fig['elapsed_s']:.1f} s, real-time factor {rtf:.2f}, "
+                      f"{fig['elapsed_s'] / fig['floor_s']:.2f}x the floor, "
                       f"peak memory {fig['peak_mb']:.0f} MB", flush=True)
     if args.compare:
         return
-    print("\n| audio | size | frame | render time | real-time factor | peak memory |")
-    print("|---|---|---|---|---|---|")
+    print("\n| audio | size | frame | render time | real-time factor | floor ratio | peak memory |")
+    print("|---|---|---|---|---|---|---|")
     for duration, size, fig, rtf in rows:
         print(f"| {duration:g} s | {size} | {fig['width']}x{fig['height']} | "
-              f"{fig['elapsed_s']:.1f} s | {rtf:.2f} | {fig['peak_mb']:.0f} MB |")
+              f"{fig['elapsed_s']:.1f} s | {rtf:.2f} | {fig['elapsed_s'] / fig['floor_s']:.2f}x | "
+              f"{fig['peak_mb']:.0f} MB |")
 
 
 if __name__ == "__main__":
