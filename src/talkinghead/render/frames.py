@@ -39,9 +39,12 @@ def render_frame(rig: Rig, params: dict[str, float]) -> np.ndarray:
                 rig.face.height_px, params["tongue"], rig.source_mouth, white_rgb=rig.white_rgb)
     if rig.arms is not None and moved is not None:  # moving arms go on top, over the body
         composite_arms(person, alpha, rig.arms, dense, *moved)
+    blended = cv2.blendLinear(person, rig.roi_plate, alpha, 1.0 - alpha)
+    if blended.shape == rig.image.shape:  # the ROI is the whole picture: no copy to paste into
+        return blended
     frame = rig.image.copy()
     x0, y0, x1, y1 = rig.roi
-    frame[y0:y1, x0:x1] = cv2.blendLinear(person, rig.roi_plate, alpha, 1.0 - alpha)
+    frame[y0:y1, x0:x1] = blended
     return frame
 
 
