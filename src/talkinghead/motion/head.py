@@ -38,6 +38,7 @@ MAX_YAW_DEG, MAX_PITCH_DEG, MAX_ROLL_DEG = 30.0, 20.0, 16.0
 MIN_PAUSE_S = 0.25  # a quieter stretch shorter than this does not end a phrase
 MAX_HOLD_S = 2.2  # inside a long phrase the posture changes at least this often
 HOME_AFTER_S = 0.9  # this far into a pause the head starts back to the listener
+MIN_CHANGE_DEG = 8.0  # a look-away this close to where the head is goes the other way
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,8 @@ def posture(speech: SpeechTrack, rng: np.random.Generator,
             gain = float(energy[min(frame + fps // 2, n - 1)])
             target = np.array([side * rng.uniform(*LOOK_AWAY_YAW_DEG) * gain,
                                tip * rng.uniform(*LOOK_AWAY_PITCH_DEG) * gain])
+            if abs(target[0] - current[0]) < MIN_CHANGE_DEG:  # a change nobody would see
+                side, target[0] = -side, -target[0]
         # Bigger turns take longer, as they do in people (about 0.5 s for 10 degrees).
         delta = float(np.hypot(target[0] - current[0], target[1] - current[1]))
         duration = int((0.3 + 0.02 * delta) * rng.uniform(0.85, 1.2) * fps)

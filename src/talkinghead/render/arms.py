@@ -20,8 +20,10 @@ def arm_map(layer: ArmLayer, params: dict[str, float]) -> tuple[np.ndarray, np.n
     its box), in ROI pixels; None when the arms are still."""
     angles = [[params[f"{arm.side}_{part}_deg"] for part in ("upper", "fore", "hand")]
               for arm in layer.arms]
-    if layer.clasped:  # hands held together move together
-        angles = [list(np.mean(angles, axis=0))] * len(angles)
+    if layer.clasped:  # hands held together move together: both arms' gestures, or
+        # three quarters of one arm's (a one-handed beat still lifts joined hands)
+        both, one = np.mean(angles, axis=0), 0.75 * np.array(max(angles, key=lambda a: abs(a[1])))
+        angles = [list(both if abs(both[1]) >= abs(one[1]) else one)] * len(angles)
     if not np.any(angles):
         return None
     x0, y0, x1, y1 = layer.box
