@@ -27,10 +27,8 @@ from talkinghead.motion.export import (
     rhubarb_xml,
     viseme_json,
 )
-from talkinghead.speech import analyse_speech
+from talkinghead.pipeline import listen
 from talkinghead.speech.captions import srt, vtt, with_transcript_spelling
-from talkinghead.speech.phonemes import recognise_speech
-from talkinghead.speech.prosody import frame_count
 
 #: Format name -> media type of its file.
 CUE_FORMATS = {
@@ -72,9 +70,7 @@ def make_cues(audio: Source, options: Options, format: str, *,
     """
     format = cue_format(None, format)
     clip = load_audio(audio, max_duration_s=options.max_audio_s)
-    mono = clip.mono(16_000)
-    speech = analyse_speech(mono, 16_000, options.fps, frame_count(clip.duration_s, options.fps))
-    phones, words = recognise_speech(mono, transcript=options.transcript, mode=options.lipsync)
+    speech, phones, words = listen(clip, options)
     if format in ("srt", "vtt"):
         if not words:
             raise InputError("captions need the words: give the transcript (--text), or "

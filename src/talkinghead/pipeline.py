@@ -39,7 +39,7 @@ from talkinghead.overlap import in_background, run_ahead
 from talkinghead.render import render_frames
 from talkinghead.render.character import render_character_frames
 from talkinghead.speech import SpeechTrack, analyse_speech
-from talkinghead.speech.phonemes import recognise_phones
+from talkinghead.speech.phonemes import Phone, Word, recognise_speech
 from talkinghead.speech.prosody import frame_count
 
 #: Called with (frames done, frames in all) as the video is written.
@@ -166,11 +166,17 @@ def character_hints(options: Options, scale: float) -> tuple[Box | None, tuple[B
 
 def plan_motion(clip: AudioClip, options: Options) -> tuple[SpeechTrack, MotionTrack]:
     """Speech features and phones -> per-frame motion for the whole clip."""
-    n_frames = frame_count(clip.duration_s, options.fps)
-    mono = clip.mono(16_000)
-    speech = analyse_speech(mono, 16_000, options.fps, n_frames)
-    phones = recognise_phones(mono, transcript=options.transcript, mode=options.lipsync)
+    speech, phones, _ = listen(clip, options)
     return speech, build_motion(speech, phones, options)
+
+
+def listen(clip: AudioClip, options: Options) -> tuple[SpeechTrack, list[Phone], list[Word]]:
+    """Speech features per frame, and the clip's phones (and its words, where known:
+    a transcript that aligned, or ``lipsync="words"``)."""
+    mono = clip.mono(16_000)
+    speech = analyse_speech(mono, 16_000, options.fps, frame_count(clip.duration_s, options.fps))
+    phones, words = recognise_speech(mono, transcript=options.transcript, mode=options.lipsync)
+    return speech, phones, words
 
 
 def fit_to_size(rgb: np.ndarray, long_side_px: int | None) -> np.ndarray:
