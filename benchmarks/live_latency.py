@@ -25,7 +25,6 @@ import base64
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,33 +32,22 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).parent))
+import service_latency  # noqa: E402  (its server start, shared)
+from service_latency import KEY  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
-KEY = "bench-key"
 RATE_HZ = 16_000
 CHUNK_S = 0.02
 IDLE_AFTER_S = 2.0
 
 
 def start_server(data_dir: Path, sessions: int) -> tuple[subprocess.Popen[bytes], int]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    env = {**os.environ, "TALKINGHEAD_API_KEYS": KEY,
-           "TALKINGHEAD_LIVE_SESSIONS": str(sessions), "TALKINGHEAD_LIVE_IDLE_S": "30"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "talkinghead.cli", "serve", "--host", "127.0.0.1", "--port",
-         str(port), "--workers", "1", "--data-dir", str(data_dir)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    for _ in range(600):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc, port
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise SystemExit("server did not start")
+    proc, url = service_latency.start_server(data_dir, 1, env={
+        "TALKINGHEAD_LIVE_SESSIONS": str(sessions), "TALKINGHEAD_LIVE_IDLE_S": "30"})
+    return proc, int(url.rsplit(":", 1)[1])
 
 
 def rss_mb(pid: int) -> float:

@@ -37,11 +37,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _voice import voice_wav  # noqa: E402
 
 
-def start_server(data_dir: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(data_dir: Path, workers: int, *, env: dict[str, str] | None = None
+                 ) -> tuple[subprocess.Popen[bytes], str]:
+    """``talkinghead serve`` on a free 127.0.0.1 port, with ``env`` added to its environment;
+    returns once /healthz answers."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, "TALKINGHEAD_API_KEYS": KEY}
+    env = {**os.environ, "TALKINGHEAD_API_KEYS": KEY, **(env or {})}
     proc = subprocess.Popen(
         [sys.executable, "-m", "talkinghead.cli", "serve", "--host", "127.0.0.1", "--port",
          str(port), "--workers", str(workers), "--data-dir", str(data_dir)],

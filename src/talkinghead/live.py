@@ -179,21 +179,15 @@ class LiveSession:
 
     def frames(self, max_frames: int | None = None) -> list[LiveFrame]:
         """Render the frames whose sound has arrived (at most ``max_frames``), in order."""
-        count = self.ready_frames()
-        if max_frames is not None:
-            count = min(count, max_frames)
-        if count <= 0:
-            return []
         first = self._next_frame
-        rows = self._motion(first, count)
-        self._next_frame += count
         return [LiveFrame(first + i, (first + i) / self.fps,
                           self._render(self.rig,  # type: ignore[arg-type]
                                        dict(zip(PARAMETERS, row.tolist(), strict=True))))
-                for i, row in enumerate(rows)]
+                for i, row in enumerate(self.motion(max_frames))]
 
     def motion(self, max_frames: int | None = None) -> np.ndarray:
-        """Like ``frames()`` but without rendering: the motion rows (see motion.PARAMETERS)."""
+        """The motion rows (see motion.PARAMETERS) of the frames ``frames()`` would
+        render, without rendering them."""
         count = self.ready_frames()
         if max_frames is not None:
             count = min(count, max_frames)
