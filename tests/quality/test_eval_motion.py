@@ -90,3 +90,30 @@ def test_a_rolling_head_gives_its_known_p5_p95_range_despite_lost_frames(rolling
 def test_the_static_video_has_near_zero_p5_p95_ranges(static_eval) -> None:
     m = static_eval.motion
     assert max(m.yaw_p5_p95_deg, m.pitch_p5_p95_deg, m.roll_p5_p95_deg) < 0.5
+
+
+def test_a_face_found_away_from_the_clips_face_is_not_the_reference(
+        workdir, portrait, encode_video) -> None:
+    """A small second face in the first frame (a poster, or background taken for a
+    face) must not become the pose reference: measured against it, every other frame
+    read as a 100-degree roll."""
+    from talkinghead.analysis.face import find_face
+    from talkinghead.quality.clip import measure_clip
+    from tests.quality.conftest import shifted, silence
+
+    rgb = portrait[1]
+    centre = tuple(float(v) for v in find_face(rgb).points[:, :2].mean(axis=0))
+    yaw_free_roll = 4.0 * np.sin(2 * np.pi * np.arange(20) / 20)
+    frames = [shifted(rgb, roll_deg=r, centre=centre) for r in yaw_free_roll]
+    decoy = np.full_like(rgb, 128)
+    small = rgb[::2, ::2]
+    decoy[-small.shape[0]:, -small.shape[1]:] = small  # a half-size face, bottom right
+    frames[0] = decoy
+    n = len(frames)
+    path = encode_video(workdir / "decoy.mp4", frames, silence(n), n)
+    measured = measure_clip(path)
+    assert measured.reference_frame == 1
+    assert measured.face_found_share == pytest.approx((n - 1) / n)
+    expected = float(np.ptp(np.percentile(yaw_free_roll[1:], [5, 95])))
+    assert abs(measured.motion.roll_p5_p95_deg - expected) < 0.8
+    assert measured.motion.yaw_p5_p95_deg < 2.0

@@ -22,6 +22,9 @@ from talkinghead.quality.evaluate import rounded
 from talkinghead.quality.scan import frame_landmarks, search_box
 from talkinghead.quality.video import iter_frames, probe_video
 
+#: Whole-frame finds remembered while following a face (one becomes the reference).
+MAX_ACQUIRED_KEPT = 16
+
 
 @dataclass(frozen=True)
 class ClipMotion:
@@ -82,27 +85,52 @@ def measure_clip(video: Path) -> ClipMotion:
 def follow_face(frames: Iterable[np.ndarray], *,
                 keep: dict[int, np.ndarray] | None = None) -> tuple[np.ndarray, int | None]:
     """Face-mesh points of every frame, each searched near the last face found (the whole
-    frame until one is found, and again when it is lost).
+    frame until one is found, and again when it is lost); faces found far from where
+    the clip's face usually is are dropped (``drop_strays``).
 
     Returns (n, 478, 3) float32 points, NaN where no face, and the index of the first
     frame with a face (None without any); that frame is put in ``keep`` when given.
     """
     missing = np.full((478, 3), np.nan, np.float32)
     found: list[np.ndarray] = []
-    first: int | None = None
+    # Frames where a whole-frame search found a face: the first face kept is one of
+    # them (after a stray, the search starts over in the whole frame).
+    acquired: dict[int, np.ndarray] = {}
     box: tuple[int, int, int, int] | None = None
     for idx, frame in enumerate(frames):
         height, width = frame.shape[:2]
         points = frame_landmarks(frame, box) if box is not None else None
         if points is None:
             points = frame_landmarks(frame, (0, 0, width, height))
+            if points is not None and len(acquired) < MAX_ACQUIRED_KEPT:
+                acquired[idx] = frame
         if points is None:
             found.append(missing)
+            box = None
             continue
-        if first is None:
-            first = idx
-            if keep is not None:
-                keep[idx] = frame
         box = search_box(points, width, height)
         found.append(points)
-    return np.array(found, np.float32).reshape(-1, 478, 3), first
+    points = drop_strays(np.array(found, np.float32).reshape(-1, 478, 3))
+    seen = np.flatnonzero(np.isfinite(points[:, 0, 0]))
+    first = int(seen[0]) if len(seen) else None
+    if first is not None and keep is not None:
+        # Past MAX_ACQUIRED_KEPT finds, an earlier frame stands in: it shows the same scene.
+        keep[first] = acquired.get(first, next(iter(acquired.values())))
+    return points, first
+
+
+def drop_strays(points: np.ndarray) -> np.ndarray:
+    """``points`` with the faces found away from where the clip's face usually is set
+    to NaN: the whole-frame search can take a patch of background for a small face
+    (a gazebo's shadows, once), and a pose measured against that reads as a turn
+    on every other frame."""
+    found = np.isfinite(points[:, 0, 0])
+    if found.sum() < 3:
+        return points
+    centres = points[found, :, :2].mean(axis=1)
+    sizes = np.ptp(points[found, :, :2], axis=1).max(axis=1)
+    usual = np.median(centres, axis=0)
+    stray = np.linalg.norm(centres - usual, axis=1) > np.median(sizes)
+    out = points.copy()
+    out[np.flatnonzero(found)[stray]] = np.nan
+    return out
