@@ -42,3 +42,23 @@ def test_model_files_are_found_without_importing_the_package() -> None:
     folder = identity.model_dir()
     assert (folder / "dlib_face_recognition_resnet_model_v1.dat").is_file()
     assert (folder / "shape_predictor_68_face_landmarks.dat").is_file()
+
+
+def test_front_distance_counts_only_frames_facing_as_the_portrait() -> None:
+    source = np.zeros(128)
+    frames = [np.full(128, v / np.sqrt(128)) for v in (0.1, 0.2, 0.4, 0.5)]  # distances
+    angles = np.array([[2.0, -3.0, 9.0],   # roll does not matter
+                       [-4.5, 4.0, 0.0],
+                       [18.0, 1.0, 0.0],   # turned aside
+                       [0.0, -7.0, 0.0]])  # chin up
+    figures = identity.measure_identity(source, frames, angles)
+    assert figures.n_front_frames == 2
+    assert abs(figures.front_mean_distance - 0.15) < 1e-9
+    assert abs(figures.mean_distance - 0.3) < 1e-9
+    assert identity.measure_identity(source, frames[2:], angles[2:]).front_mean_distance is None
+    assert identity.measure_identity(source, frames).front_mean_distance is None
+
+
+def test_the_static_video_faces_as_the_portrait_throughout(static_eval) -> None:
+    assert static_eval.identity.n_front_frames == static_eval.identity.n_frames
+    assert static_eval.identity.front_mean_distance < 0.15

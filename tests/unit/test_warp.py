@@ -49,3 +49,35 @@ def test_dense_map_has_the_roi_size_and_both_channels() -> None:
     gy, gx = np.mgrid[0:120, 0:160]
     # No displacement: the identity (inside the outermost half cell, which resize extrapolates).
     assert np.abs(still[4:-4, 4:-4] - np.dstack([gx, gy])[4:-4, 4:-4]).max() < 1e-3
+
+
+@pytest.mark.parametrize(("step", "size"), [(6, (512, 512)), (4, (161, 118)), (5, (97, 203))])
+def test_no_displacement_is_the_identity_map_to_the_edges(step: int, size: tuple[int, int]) -> None:
+    """A ROI that is not a whole number of blocks once stretched the picture by up
+    to 4 px (every still frame a little larger than the photo); and the outermost
+    half block repeated its neighbours' positions."""
+    width, height = size
+    coarse = (-(-height // step), -(-width // step), 2)
+    still = warp.invert_field(np.zeros(coarse, np.float32), step, size)
+    gy, gx = np.mgrid[0:height, 0:width]
+    assert still.shape == (height, width, 2)
+    assert np.abs(still - np.dstack([gx, gy])).max() < 1e-3
+
+
+def test_a_uniform_shift_is_exact_everywhere() -> None:
+    field = np.zeros((86, 86, 2), np.float32)
+    field[..., 0], field[..., 1] = 2.5, -1.25  # everything moves right 2.5 px, up 1.25 px
+    dense = warp.invert_field(field, 6, (512, 512))
+    gy, gx = np.mgrid[0:512, 0:512]
+    assert np.abs(dense - np.dstack([gx - 2.5, gy + 1.25])).max() < 1e-3
+
+
+def test_block_centres_of_a_dense_map_are_its_pixels_there() -> None:
+    gy, gx = np.mgrid[0:50, 0:70].astype(np.float32)
+    dense = np.dstack([gx * 2.0, gy + 3.0])
+    sampled = warp.at_block_centres(dense, 4, (18, 13))  # the last blocks overhang
+    centres_x = (np.arange(18) * 4 + 1.5).clip(max=69)
+    centres_y = (np.arange(13) * 4 + 1.5).clip(max=49)
+    assert np.allclose(sampled[..., 0], np.broadcast_to(centres_x * 2.0, (13, 18)), atol=1e-3)
+    assert np.allclose(sampled[..., 1], np.broadcast_to(centres_y[:, None] + 3.0, (13, 18)),
+                       atol=1e-3)

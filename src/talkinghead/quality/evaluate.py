@@ -15,7 +15,9 @@ from talkinghead.quality.scan import Reference, Scan, prepare_reference, scan_fr
 from talkinghead.quality.video import VideoInfo, audio_lag_ms, iter_frames, probe_video
 
 RATE_HZ = 16_000
-CONTACT_FRAMES, IDENTITY_FRAMES, MOUTH_FRAMES = 7, 12, 24
+#: Frames kept for the contact sheet, for identity (enough that a turning head
+#: still faces as in the portrait in several) and for mouth crops.
+CONTACT_FRAMES, IDENTITY_FRAMES, MOUTH_FRAMES = 7, 36, 24
 
 
 @dataclass(frozen=True)
@@ -150,9 +152,11 @@ def evaluate(portrait: Source, audio: Source, video: Path, *,
 
     ident_frames = [i for i in ident if i in scan.samples and found[i]]
     source_descriptor = identity.descriptor(reference.rgb, reference.points)
+    angles = motion.head_angles(scan.points, reference.points)
     identity_figs = identity.measure_identity(
         source_descriptor,
-        [identity.descriptor(scan.samples[i], scan.points[i]) for i in ident_frames])
+        [identity.descriptor(scan.samples[i], scan.points[i]) for i in ident_frames],
+        angles[ident_frames])
 
     quality = _image_quality(reference, scan, ident)
     if quality is None:
@@ -168,7 +172,7 @@ def evaluate(portrait: Source, audio: Source, video: Path, *,
         motion=motion.measure_motion(scan.points, reference.points, fps), arms=arms,
         image_quality=quality, alignment=alignment, phones=phone_figs,
         series=Series(opening=opening, envelope=envelope, voice_activity=voice,
-                      angles_deg=motion.head_angles(scan.points, reference.points),
+                      angles_deg=angles,
                       eye_openness=motion.eye_openness(scan.points),
                       background_diff=scan.background_diff, lags=lags, lag_r=lag_r,
                       pose_frames=track.frames, wrist_offsets_sw=pose.wrist_series(track, arms)),

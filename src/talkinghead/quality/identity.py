@@ -19,17 +19,24 @@ from talkinghead.analysis import landmarks as lm
 from talkinghead.errors import RenderError
 
 SAME_PERSON_DISTANCE = 0.6
+#: Frames whose yaw and pitch are both within this of the portrait's pose are
+#: "facing as in the portrait": their distance shows damage, not the turn itself
+#: (a real person turned 20 degrees reads 0.3-0.4 from their own frontal frame).
+FRONT_DEG = 5.0
 _BROWS = np.array([70, 63, 105, 66, 107, 336, 296, 334, 293, 300])
 
 
 @dataclass(frozen=True)
 class Identity:
-    """Descriptor distances of sampled frames to the source face."""
+    """Descriptor distances of sampled frames to the source face; ``front_*`` over
+    the sampled frames posed within FRONT_DEG of the source (None without any)."""
 
     mean_distance: float | None
     max_distance: float | None
     same_person_share: float | None
     n_frames: int
+    front_mean_distance: float | None = None
+    n_front_frames: int = 0
 
 
 def model_dir() -> Path:
@@ -78,11 +85,19 @@ def descriptor(rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
     return np.array(encoder.compute_face_descriptor(np.ascontiguousarray(rgb), shape))
 
 
-def measure_identity(source: np.ndarray, frames: list[np.ndarray]) -> Identity:
-    """Distances of frame descriptors to the source descriptor."""
+def measure_identity(source: np.ndarray, frames: list[np.ndarray],
+                     angles_deg: np.ndarray | None = None) -> Identity:
+    """Distances of frame descriptors to the source descriptor; ``angles_deg``
+    (len(frames), 3) yaw, pitch, roll of each frame relative to the source picks
+    the frames facing as the source does."""
     if not frames:
         return Identity(None, None, None, 0)
     distances = np.array([np.linalg.norm(f - source) for f in frames])
+    front = np.zeros(len(frames), bool)
+    if angles_deg is not None:
+        front = np.all(np.abs(np.asarray(angles_deg)[:, :2]) <= FRONT_DEG, axis=1)
     return Identity(mean_distance=float(distances.mean()), max_distance=float(distances.max()),
                     same_person_share=float(np.mean(distances < SAME_PERSON_DISTANCE)),
-                    n_frames=len(distances))
+                    n_frames=len(distances),
+                    front_mean_distance=float(distances[front].mean()) if front.any() else None,
+                    n_front_frames=int(front.sum()))

@@ -33,6 +33,7 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("mbp_closed", "phones", "bilabial_closed_share"),
     ("id_dist", "identity", "mean_distance"),
     ("id_max", "identity", "max_distance"),
+    ("id_front", "identity", "front_mean_distance"),
     ("bg_diff", "background", "mean_abs_diff"),
     ("yaw_range", "motion", "yaw_range_deg"),
     ("pitch_range", "motion", "pitch_range_deg"),

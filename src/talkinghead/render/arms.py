@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from talkinghead.analysis.arms import Arm, ArmLayer
-from talkinghead.render.warp import invert_coarse, warp
+from talkinghead.render.warp import at_block_centres, invert_coarse, upsample_map, warp
 
 
 def arm_map(layer: ArmLayer, params: dict[str, float]) -> tuple[np.ndarray, np.ndarray] | None:
@@ -52,17 +52,18 @@ def composite_arms(person: np.ndarray, alpha: np.ndarray, layer: ArmLayer,
     body's map. Both maps are smooth, so they are chained on the arm's coarse grid.
     """
     x0, y0, x1, y1 = layer.box
-    bx, by = body_map[y0:y1, x0:x1, 0], body_map[y0:y1, x0:x1, 1]
     if arm_x is not None and arm_y is not None:
         # Output -> where the body came from -> where the arm came from.
         size = (x1 - x0, y1 - y0)
-        coarse = arm_x.shape[::-1]
         step = layer.step
-        cell_x = (cv2.resize(bx, coarse, interpolation=cv2.INTER_LINEAR) - x0 + 0.5) / step - 0.5
-        cell_y = (cv2.resize(by, coarse, interpolation=cv2.INTER_LINEAR) - y0 + 0.5) / step - 0.5
-        bx, by = (cv2.resize(warp(arm, cell_x, cell_y), size, interpolation=cv2.INTER_LINEAR)
-                  for arm in (arm_x, arm_y))
-    sample_x, sample_y = bx - x0, by - y0
+        body = at_block_centres(body_map[y0:y1, x0:x1], step, arm_x.shape[::-1])
+        cell_x = (body[..., 0] - x0 + 0.5) / step - 0.5
+        cell_y = (body[..., 1] - y0 + 0.5) / step - 0.5
+        chained = np.dstack([warp(arm_x, cell_x, cell_y) - x0, warp(arm_y, cell_x, cell_y) - y0])
+        dense = upsample_map(chained, step, size)
+        sample_x, sample_y = dense[..., 0], dense[..., 1]
+    else:
+        sample_x, sample_y = body_map[y0:y1, x0:x1, 0] - x0, body_map[y0:y1, x0:x1, 1] - y0
     rgb = warp(layer.rgb, sample_x, sample_y)
     # float32 maps at runtime (cv2.resize of float32 grids); the stubs infer integers.
     cover = cv2.remap(layer.mask, sample_x, sample_y, cv2.INTER_LINEAR,  # type: ignore[call-overload]

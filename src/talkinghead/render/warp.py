@@ -49,10 +49,38 @@ def invert_field(field: np.ndarray, step: int, size: tuple[int, int]) -> np.ndar
     """Dense backward map (h, w, 2) of ``size`` (width, height) for a forward field.
 
     ``field`` (gh, gw, 2) holds displacements at the centres of ``step``-sized
-    blocks; the map m solving m = x - f(m) is found on that grid and upsampled
-    (both channels in one ``cv2.resize``).
+    blocks; the map m solving m = x - f(m) is found on that grid and upsampled.
     """
-    return cv2.resize(invert_coarse_map(field, step), size, interpolation=cv2.INTER_LINEAR)
+    return upsample_map(invert_coarse_map(field, step), step, size)
+
+
+def upsample_map(coarse: np.ndarray, step: int, size: tuple[int, int]) -> np.ndarray:
+    """Dense (h, w, 2) positions of ``size`` (width, height) from ``coarse`` (gh, gw, 2)
+    positions at the centres of ``step``-sized blocks, the last row and column of
+    blocks overhanging the picture.
+
+    Resized by exactly ``step`` and cropped, so block centres land on their own
+    pixels (a resize straight to ``size`` stretched the picture by up to 4 px
+    when ``size`` is not a multiple of ``step``), and interpolated as shifts
+    from the block centres, so the edges outside the outermost centres are exact
+    (a resize repeats the outermost value there).
+    """
+    gh, gw = coarse.shape[:2]
+    width, height = size
+    shift = coarse - _centres(gw, gh, step)
+    dense = cv2.resize(shift, (gw * step, gh * step), interpolation=cv2.INTER_LINEAR)
+    dense = dense[:height, :width]
+    dense += _cell_grid(width, height)
+    return dense
+
+
+def at_block_centres(dense: np.ndarray, step: int, coarse_size: tuple[int, int]) -> np.ndarray:
+    """``dense`` (h, w, channels) sampled at the centres of ``step``-sized blocks:
+    (gh, gw, channels) for ``coarse_size`` (gw, gh); centres past the edge repeat it."""
+    gw, gh = coarse_size
+    centres = _centres(gw, gh, step)
+    return cv2.remap(dense, centres, None, cv2.INTER_LINEAR,  # type: ignore[call-overload,no-any-return]
+                     borderMode=cv2.BORDER_REPLICATE)
 
 
 def invert_coarse(field: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
@@ -116,6 +144,18 @@ def warp(image: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
 
 
 _GRIDS: dict[tuple[int, int], np.ndarray] = {}
+_CENTRES: dict[tuple[int, int, int], np.ndarray] = {}
+
+
+def _centres(width: int, height: int, step: int) -> np.ndarray:
+    """(height, width, 2) float32 pixel (x, y) of the centres of ``step``-sized blocks
+    on a width x height grid of blocks; cached (read only)."""
+    key = (width, height, step)
+    if key not in _CENTRES:
+        centres = _cell_grid(width, height) * np.float32(step) + np.float32((step - 1) / 2)
+        centres.setflags(write=False)
+        _CENTRES[key] = centres
+    return _CENTRES[key]
 
 
 def _cell_grid(width: int, height: int) -> np.ndarray:
