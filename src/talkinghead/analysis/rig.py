@@ -30,6 +30,13 @@ OPEN_SOURCE_MOUTH_SHARE = 0.025
 #: pixels of face height (at least 2): finer for small faces, coarser for big.
 FACE_PX_PER_FIELD_STEP = 55
 
+#: The person mask's soft fringe starts above this share: below it a pixel is
+#: background, whatever its colour.
+FRINGE_MIN = 0.02
+#: Colour difference (levels) under which the person and the plate are too alike
+#: to say how much of a fringe pixel is person.
+MIN_CONTRAST = 24.0
+
 
 @dataclass(frozen=True)
 class FaceFrame:
@@ -202,7 +209,6 @@ def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray,
     barycentric = _barycentric_matrix(control_xyz[:, :2], roi_w, roi_h, field_step)
     body_weights = body_weight(control_xyz[:, :2], body, roi_w, roi_h, 0.3 * face_h)
     control_weight = np.maximum(head_weight, body_weights)
-    person_rgb = _person_colour(roi_rgb, roi_mask)
     arms = None if pose is None else arm_layer(find_arms(pose, roi, hands or []), roi_rgb,
                                                roi_mask, pose, roi)
     mobility = _mobility(barycentric, control_weight, roi_w, roi_h, field_step)
@@ -210,6 +216,8 @@ def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray,
         ax0, ay0, ax1, ay1 = arms.box
         reach = cv2.dilate(arms.mask, np.ones((9, 9), np.uint8))
         mobility[ay0:ay1, ax0:ax1] = np.maximum(mobility[ay0:ay1, ax0:ax1], reach)
+    plate = _clean_plate(roi_rgb, roi_mask, mobility)
+    person_rgb, roi_mask = _person_over_plate(roi_rgb, roi_mask, plate)
     neck_pivot = np.array([*(chin[:2] + frame.down * 0.25 * face_h), axis_depth])
     turn_order, turn_band = _turn_rows(control_xyz[:, :2], face_h)
     body_rgb, body_mask = (person_rgb, roi_mask) if arms is None else remove_arms(
@@ -218,7 +226,7 @@ def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray,
         image=image,
         roi=roi,
         roi_rgb=body_rgb,
-        roi_plate=_clean_plate(roi_rgb, roi_mask, mobility),
+        roi_plate=plate,
         roi_mask=body_mask,
         control_xyz=control_xyz,
         head_weight=head_weight,
@@ -395,19 +403,43 @@ def _barycentric_matrix(xy: np.ndarray, roi_w: int, roi_h: int,
                              shape=(len(pixels), len(xy)))
 
 
-def _person_colour(roi_rgb: np.ndarray, roi_mask: np.ndarray) -> np.ndarray:
-    """The ROI with the person's colour carried out into the mask's soft edge.
+def _person_over_plate(roi_rgb: np.ndarray, roi_mask: np.ndarray,
+                       plate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The person's colour and mask such that, laid over the clean ``plate`` at rest,
+    they give the photo back.
 
-    Pixels where the mask is partial (hair, the edge of a sleeve) mix the person
-    with the background behind. Moved with the person, that background would
-    show as a halo of displaced background around a turning head; with the
-    person's own colour there, the edge blends over the clean plate instead.
+    Where the mask is partial (hair, the edge of a sleeve) the photo mixes the
+    person with the background behind. That background, moved with a turning head,
+    would show as a halo; so the person's colour there is un-mixed from the plate:
+    photo = a * colour + (1 - a) * plate. Where the photo is further from the plate
+    than the mask's share of the person could make it (dark curls the segmenter
+    gave a fifth of a person), the share is raised to what it must be, or those
+    curls would be painted out with the background. Where the share is tiny the
+    un-mixed colour is unreliable and the person's nearby colour is used.
     """
+    mask = roi_mask.astype(np.float32)
+    nearby = _person_colour(roi_rgb, mask)
+    photo, under = roi_rgb.astype(np.float32), plate.astype(np.float32)
+    fringe = (mask > FRINGE_MIN) & (mask < 0.9)
+    apart = np.abs(photo - under).max(axis=2)
+    reach = np.maximum(np.abs(nearby.astype(np.float32) - under).max(axis=2), MIN_CONTRAST)
+    share = np.where(fringe, np.maximum(mask, np.minimum(apart / reach, 1.0)), mask)
+    share = share.astype(np.float32)
+    unmixed = under + (photo - under) / np.maximum(share, 0.05)[..., None]
+    trust = np.clip((share - FRINGE_MIN) / 0.2, 0.0, 1.0)[..., None]
+    colour = trust * np.clip(unmixed, 0.0, 255.0) + (1.0 - trust) * nearby
+    out = np.where(fringe[..., None], colour + 0.5, roi_rgb).astype(np.uint8)
+    return out, share
+
+
+def _person_colour(roi_rgb: np.ndarray, roi_mask: np.ndarray) -> np.ndarray:
+    """The ROI with the person's colour carried out into the mask's soft edge:
+    the solid person's colour, blurred outwards."""
     solid = (roi_mask >= 0.9).astype(np.float32)
     sigma = max(3.0, 0.012 * max(roi_mask.shape))
     weight = cv2.GaussianBlur(solid, (0, 0), sigma)
     spread = cv2.GaussianBlur(roi_rgb.astype(np.float32) * solid[..., None], (0, 0), sigma)
-    edge = (roi_mask < 0.9) & (roi_mask > 0.02) & (weight > 0.01)
+    edge = (roi_mask < 0.9) & (roi_mask > FRINGE_MIN) & (weight > 0.01)
     out = roi_rgb.copy()
     out[edge] = np.clip(spread[edge] / weight[edge, None], 0, 255).astype(np.uint8)
     return out
