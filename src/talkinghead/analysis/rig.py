@@ -117,6 +117,20 @@ class PersonLayers:
 
 
 @dataclass(frozen=True)
+class OutlineCarry:
+    """Control points around the face outline that follow the expression of the
+    face point they ring: point ``ringed[k]`` moves by ``share[k]`` of face point
+    ``face_point[k]``'s expression (the jaw's drop, mostly)."""
+
+    ringed: np.ndarray  # (k,) control point indices
+    face_point: np.ndarray  # (k,) face mesh indices
+    share: np.ndarray  # (k,) float32 0..1
+    #: (478 + k,) pixels from each face point, then each ringed point, down to the
+    #: ROI's lower edge, which stays put: a chin near it may drop only part of that.
+    room_below_px: np.ndarray
+
+
+@dataclass(frozen=True)
 class Rig:
     """A portrait prepared for animation (all coordinates in ROI pixels).
 
@@ -154,6 +168,7 @@ class Rig:
     source_lip_gap_px: np.ndarray  # (len(INNER_UPPER_LIP),) source opening per lip column
     source_mouth: SourceMouth | None  # the photo's own open mouth, when it shows one
     mouth_zones: MouthZones  # lip classification of the face points (render.deform)
+    outline_carry: OutlineCarry  # rings round the face that follow its expression
     layers: PersonLayers  # roi_rgb and roi_mask as warped per frame, arms at rest too
     arms: ArmLayer | None = None
 
@@ -193,7 +208,7 @@ def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray,
     frame = _face_frame(local[:, :2], face_h)
 
     roi_w, roi_h = x1 - x0, y1 - y0
-    extra = _extra_points(local[:, :2], face_h, roi_w, roi_h)
+    extra, ringed, carry = _extra_points(local[:, :2], face_h, roi_w, roi_h)
     face_width = float(np.ptp(local[lm.FACE_OVAL, 0]))
     axis_depth = float(np.mean(local[:, 2])) + 0.5 * face_width  # the neck's turning axis
     control_xyz = np.vstack([local, np.column_stack(
@@ -243,6 +258,10 @@ def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray,
         source_lip_gap_px=_lip_gap(local[:, :2], frame),
         source_mouth=_source_mouth(roi_rgb, local[:, :2], frame),
         mouth_zones=_mouth_zones(local[:, :2], frame),
+        outline_carry=OutlineCarry(
+            ringed=np.flatnonzero(ringed >= 0) + len(local), face_point=ringed[ringed >= 0],
+            share=carry[ringed >= 0].astype(np.float32),
+            room_below_px=roi_h - 1.0 - np.concatenate([local[:, 1], extra[ringed >= 0, 1]])),
         layers=_person_layers(body_rgb, body_mask, arms),
         arms=arms,
     )
@@ -295,15 +314,28 @@ def _face_frame(xy: np.ndarray, face_h: float) -> FaceFrame:
 #: it: a turning head stretches the hair beside its near cheek smoothly across
 #: them instead of across a few long triangles (which shows as a zigzag edge).
 OUTLINE_RINGS = (0.05, 0.12, 0.21, 0.32)
+#: The rings carry the expression of the face point they ring, less with
+#: distance, gone at this many face heights: a dropping jaw then pushes the
+#: skin under the chin down with it instead of folding over points that stay
+#: put (a hard, stepped edge along the chin).
+CARRY_REACH = 0.25
 
 
-def _extra_points(face_xy: np.ndarray, face_h: float, roi_w: int, roi_h: int) -> np.ndarray:
-    """Rings around the face outline, a coarse grid beyond them, points on the ROI border."""
+def _extra_points(face_xy: np.ndarray, face_h: float, roi_w: int,
+                  roi_h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rings around the face outline, a coarse grid beyond them, points on the ROI border.
+
+    Returns the points, and for each the face point it rings (-1 for the grid)
+    and how much of that point's expression it carries (``OutlineCarry``).
+    """
     spacing = max(face_h / 4.0, 8.0)
     oval = face_xy[lm.FACE_OVAL]
     centre = oval.mean(axis=0)
     outward = (oval - centre) / np.linalg.norm(oval - centre, axis=1, keepdims=True)
     rings = np.vstack([oval + outward * share * face_h for share in OUTLINE_RINGS])
+    parents = np.tile(np.asarray(lm.FACE_OVAL), len(OUTLINE_RINGS))
+    carry = np.repeat(np.clip(1.0 - np.asarray(OUTLINE_RINGS) / CARRY_REACH, 0.0, 1.0),
+                      len(oval))
     inside = (rings[:, 0] > 0) & (rings[:, 1] > 0) & (rings[:, 0] < roi_w - 1) & (
         rings[:, 1] < roi_h - 1)
     gx = np.linspace(0, roi_w - 1, max(2, int(roi_w / spacing) + 1))
@@ -314,7 +346,10 @@ def _extra_points(face_xy: np.ndarray, face_h: float, roi_w: int, roi_h: int) ->
     keep = distance < -0.4 * spacing  # outside the rings, not too close to them
     on_border = (grid[:, 0] == 0) | (grid[:, 1] == 0) | (grid[:, 0] == roi_w - 1) | (
         grid[:, 1] == roi_h - 1)
-    return np.vstack([rings[inside], grid[keep | on_border]])
+    grid = grid[keep | on_border]
+    return (np.vstack([rings[inside], grid]),
+            np.concatenate([parents[inside], np.full(len(grid), -1)]),
+            np.concatenate([carry[inside], np.zeros(len(grid))]))
 
 
 def _turning_depth(face_xyz: np.ndarray, face_h: float) -> np.ndarray:

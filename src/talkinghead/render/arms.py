@@ -56,7 +56,7 @@ def composite_arms(person: np.ndarray, alpha: np.ndarray, layer: ArmLayer,
         # Output -> where the body came from -> where the arm came from.
         size = (x1 - x0, y1 - y0)
         step = layer.step
-        body = at_block_centres(body_map[y0:y1, x0:x1], step, arm_x.shape[::-1])
+        body = at_block_centres(body_map[y0:y1, x0:x1], step, (arm_x.shape[1], arm_x.shape[0]))
         cell_x = (body[..., 0] - x0 + 0.5) / step - 0.5
         cell_y = (body[..., 1] - y0 + 0.5) / step - 0.5
         chained = np.dstack([warp(arm_x, cell_x, cell_y) - x0, warp(arm_y, cell_x, cell_y) - y0])

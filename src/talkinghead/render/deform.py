@@ -21,6 +21,7 @@ SHRUG_SHARE = 0.06  # shoulder (and head) rise at a full shrug, share of face he
 LEAN_GROWTH = 0.012  # a full lean towards the camera grows the upper body this much
 WEIGHT_SHIFT_SHARE = 0.012  # sideways shift at a full weight shift, share of the torso
 UPPER_TEETH_SHARE = 0.022  # visible height of the upper teeth below the rest lip line
+ROOM_SHARE = 0.6  # a point may move down at most this share of its room to the ROI's edge
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,16 @@ def pose_face(rig: Rig, params: dict[str, float]) -> FacePose:
     """Positions of all control points, and where the (skull-fixed) upper teeth end."""
     xyz = rig.control_xyz.copy()
     du, dv, closed_upper_v = _expression(rig, params)
+    carry = rig.outline_carry
+    # Near the ROI's lower edge (which stays put) a dropping chin and the skin
+    # under it move only part of the way down, or they would fold over the edge.
+    room = ROOM_SHARE * carry.room_below_px
+    dv = np.minimum(dv, room[: rig.n_face])
     xyz[: rig.n_face, :2] += rig.face.to_image(du, dv)
+    ring_shift = rig.face.to_image(
+        du[carry.face_point] * carry.share,
+        np.minimum(dv[carry.face_point] * carry.share, room[rig.n_face:]))
+    xyz[carry.ringed, :2] += ring_shift
     # The upper teeth hang from the skull: the closed lip line, a little lower.
     face_xy = rig.control_xyz[lm.INNER_UPPER_LIP, :2]
     _, v = rig.face.to_local(face_xy)
@@ -46,6 +56,8 @@ def pose_face(rig: Rig, params: dict[str, float]) -> FacePose:
     n = len(xyz)
     weight = rig.head_weight[:, None]
     positions = rig.control_xyz[:, :2] + (moved[:n] - rig.control_xyz[:, :2]) * weight
+    # The rings follow the head only in part, but the expression they carry in full.
+    positions[carry.ringed] += ring_shift * (1.0 - weight[carry.ringed])
     # The body breathes and sways under everything, carrying the head with it.
     positions = positions + _move_body(positions, rig, params) * rig.body_weight[:, None]
     teeth_edge = moved[n:] + _move_body(moved[n:], rig, params)
