@@ -20,6 +20,16 @@ face mesh on the video, to check that the motion-level figures hold on the
 picture.
 
     python benchmarks/lips_from_sound.py [--video 1] [--languages en,de]
+
+``--marks AUDIO TSV`` (repeatable) scores a recorded clip against closures,
+vowels and pauses marked by hand (one ``start_s end_s label`` a line, tab
+separated, ``#`` comments; labels m, b, p, vowel, pause, and t, d, k, g, n
+for tongue closures if marked). Recorded clips whose licence keeps them out
+of the repository keep their marks outside it too, so a missing file is
+skipped. ``--video`` renders those clips as well; ``--languages ""`` scores
+only them.
+
+    python benchmarks/lips_from_sound.py --languages "" --marks clip.wav clip.tsv
 """
 
 from __future__ import annotations
@@ -40,6 +50,7 @@ from tests.espeak_truth import (  # noqa: E402
     LabelledClip,
     LipShares,
     corpus,
+    frames_in,
     lip_shares,
 )
 
@@ -113,12 +124,85 @@ def video_closed(clip: LabelledClip, work: Path) -> tuple[np.ndarray, np.ndarray
     return by_dlib, by_mesh, info.fps
 
 
+#: Labels in a marks file.
+BILABIAL_MARKS = frozenset("mbp")
+TONGUE_MARKS = frozenset("tdkgn")
+
+
+def read_marks(tsv: Path) -> list[tuple[float, float, str]]:
+    """(start_s, end_s, label) of every line of a marks file."""
+    marks = []
+    for line in tsv.read_text().splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        start, end, label = line.split("\t")[:3]
+        marks.append((float(start), float(end), label.strip()))
+    return marks
+
+
+def marks_shares(marks: list[tuple[float, float, str]], closed: np.ndarray, fps: float,
+                 duration_s: float, *, pause_edge_s: float = 0.08) -> LipShares:
+    """Score per-frame "lips shut" against hand marks, as ``lip_shares`` scores espeak's."""
+    n = len(closed)
+
+    def frames(start: float, end: float) -> np.ndarray:
+        return frames_in(start, end, fps, n)
+
+    bilabials = [(s, e) for s, e, label in marks if label in BILABIAL_MARKS]
+    others = [(s, e) for s, e, label in marks if label in TONGUE_MARKS]
+    pause = np.zeros(n, bool)
+    for start, end, label in marks:
+        if label == "pause":
+            lo = start if start <= 0 else start + pause_edge_s
+            hi = end if end >= duration_s - 1e-6 else end - pause_edge_s
+            pause[frames(lo, hi)] = True
+    vowel = np.zeros(n, bool)
+    for start, end, label in marks:
+        if label == "vowel":
+            vowel[frames(start, end)] = True
+    vowel &= ~pause
+    return LipShares(len(bilabials), sum(bool(closed[frames(s, e)].any()) for s, e in bilabials),
+                     int(pause.sum()), int((pause & closed).sum()),
+                     int(vowel.sum()), int((vowel & ~closed).sum()),
+                     len(others), sum(bool(closed[frames(s, e)].any()) for s, e in others))
+
+
+def recorded_closed(audio_path: Path, fps: int = 25) -> tuple[np.ndarray, float]:
+    """Per-frame "lips shut" from the motion model for a recorded clip, and its length."""
+    from talkinghead import Options
+    from talkinghead.inputs.audio import load_audio
+    from talkinghead.pipeline import plan_motion
+
+    audio = load_audio(audio_path)
+    _, motion = plan_motion(audio, Options(fps=fps))
+    return motion.curve("jaw_open") < CLOSED_JAW, audio.duration_s
+
+
+def recorded_video_closed(audio_path: Path, work: Path) -> tuple[np.ndarray, float]:
+    """Render a recorded clip on the bundled portrait; lips shut by the face mesh, and fps."""
+    from talkinghead import Options
+    from talkinghead.inputs import load_portrait
+    from talkinghead.pipeline import render_video
+    from talkinghead.quality import lipsync
+    from talkinghead.quality.scan import prepare_reference, scan_frames
+    from talkinghead.quality.video import iter_frames, probe_video
+
+    portrait = ROOT / "examples" / "astronaut.png"
+    video = work / "recorded.mp4"
+    render_video(portrait, audio_path, video, Options(size="512"))
+    info = probe_video(video)
+    reference = prepare_reference(load_portrait(portrait).rgb, info.width, info.height)
+    scan = scan_frames(iter_frames(video), reference, sample_idx=set(), mouth_idx=set())
+    opening = np.nan_to_num(lipsync.mouth_opening(scan.points), nan=1.0)
+    return opening < lipsync.CLOSED_OPENING, info.fps
+
+
 def _row(name: str, shares: LipShares) -> str:
     return (f"{name:<10} {shares.bilabial_share:6.1%} "
             f"({shares.bilabials_closed}/{shares.bilabials})"
             f"   {shares.pause_share:6.1%} ({shares.pause_frames_closed}/{shares.pause_frames})"
             f"   {shares.vowel_share:6.1%} ({shares.vowel_frames_apart}/{shares.vowel_frames})"
-            f"   {shares.others_closed / max(shares.others, 1):5.0%}")
+            + (f"   {shares.others_closed / shares.others:5.0%}" if shares.others else "      -"))
 
 
 def main() -> None:
@@ -127,9 +211,15 @@ def main() -> None:
     parser.add_argument("--video", type=int, default=0,
                         help="also render this many clips per language and measure the video")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--marks", nargs=2, action="append", default=[], metavar=("AUDIO", "TSV"),
+                        help="a recorded clip and its hand-marked closures, vowels and pauses")
     args = parser.parse_args()
-    languages = tuple(args.languages.split(","))
+    languages = tuple(args.languages.split(",")) if args.languages else ()
     started = time.perf_counter()
+    if not languages:
+        if args.marks:
+            recorded(args.marks, args.video)
+        return
     clips = corpus(languages, seed=args.seed)
     print(f"{len(clips)} clips, {sum(c.duration_s for _, c in clips):.0f} s of espeak-ng speech "
           f"({time.perf_counter() - started:.1f} s to synthesise)")
@@ -156,7 +246,34 @@ def main() -> None:
                         sums[name] = sums[name] + shares if name in sums else shares
                 for name, shares in sums.items():
                     print(_row(f"{language} {name}", shares))
+    if args.marks:
+        recorded(args.marks, args.video)
     print(f"{time.perf_counter() - started:.0f} s in all")
+
+
+def recorded(pairs: list[list[str]], video: int) -> None:
+    """Print the shares for recorded clips against their hand marks."""
+    print("recorded clips, hand marks:     m/b/p closed      pauses closed      vowels apart"
+          "     t/d/k/g/n closed")
+    total = None
+    for audio_name, tsv_name in pairs:
+        audio_path, tsv = Path(audio_name), Path(tsv_name)
+        if not audio_path.exists() or not tsv.exists():
+            print(f"{audio_path.name}: skipped ({audio_path if not audio_path.exists() else tsv}"
+                  " missing)")
+            continue
+        marks = read_marks(tsv)
+        closed, duration_s = recorded_closed(audio_path)
+        shares = marks_shares(marks, closed, 25, duration_s)
+        total = shares if total is None else total + shares
+        print(_row(audio_path.stem[:10], shares) + f"  {audio_path.name}, curves")
+        if video:
+            with tempfile.TemporaryDirectory() as tmp:
+                by_mesh, fps = recorded_video_closed(audio_path, Path(tmp))
+            print(_row(audio_path.stem[:10], marks_shares(marks, by_mesh, fps, duration_s))
+                  + f"  {audio_path.name}, video (mesh)")
+    if total is not None and len(pairs) > 1:
+        print(_row("all", total))
 
 
 if __name__ == "__main__":
