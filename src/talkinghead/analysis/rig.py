@@ -9,7 +9,7 @@ so a frame's whole displacement field is one sparse matrix product.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -107,8 +107,8 @@ class PersonLayers:
     one remap a frame moves both (the mask to 1/255, under half a level of blend).
 
     body: the ROI's person (``Rig.roi_rgb``, ``Rig.roi_mask``).
-    rest: the same with the gesturing arms drawn in where they rest, for the
-        frames in which they are still (is ``body`` when the photo has none):
+    rest: the person as photographed, the gesturing arms where they rest, for
+        the frames in which they are still (is ``body`` when the photo has none):
         the arm layer then needs no remap and no blend of its own.
     """
 
@@ -237,6 +237,8 @@ def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray,
     turn_order, turn_band = _turn_rows(control_xyz[:, :2], face_h)
     body_rgb, body_mask = (person_rgb, roi_mask) if arms is None else remove_arms(
         person_rgb, roi_mask, arms)
+    if arms is not None:
+        arms = _arms_over_body(arms, body_rgb)
     return Rig(
         image=image,
         roi=roi,
@@ -262,24 +264,29 @@ def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray,
             ringed=np.flatnonzero(ringed >= 0) + len(local), face_point=ringed[ringed >= 0],
             share=carry[ringed >= 0].astype(np.float32),
             room_below_px=roi_h - 1.0 - np.concatenate([local[:, 1], extra[ringed >= 0, 1]])),
-        layers=_person_layers(body_rgb, body_mask, arms),
+        layers=_person_layers(person_rgb, roi_mask, body_rgb, body_mask, arms, roi_rgb, plate),
         arms=arms,
     )
 
 
-def _person_layers(rgb: np.ndarray, mask: np.ndarray, arms: ArmLayer | None) -> PersonLayers:
-    """RGBA person layers (see PersonLayers); the arms at rest composited as
-    ``render.arms.composite_arms`` does, with the arms where the photo has them."""
-    body = np.dstack([rgb, _alpha8(mask)])
+def _person_layers(person_rgb: np.ndarray, person_mask: np.ndarray, body_rgb: np.ndarray,
+                   body_mask: np.ndarray, arms: ArmLayer | None, photo: np.ndarray,
+                   plate: np.ndarray) -> PersonLayers:
+    """RGBA person layers (see PersonLayers): at rest the arms are where the photo
+    has them, so the rest layer is the person as photographed (over the plate)."""
+    rest = np.dstack([person_rgb, _alpha8(person_mask)])
     if arms is None:
-        return PersonLayers(body=body, rest=body)
+        return PersonLayers(body=rest, rest=rest)
+    # The arms are the person, whatever the segmenter says: where they are surer,
+    # their share is raised and the colour un-mixed again for it.
     x0, y0, x1, y1 = arms.box
-    rest = body.copy()
-    cover = arms.mask
-    rest[y0:y1, x0:x1, :3] = cv2.blendLinear(arms.rgb, np.ascontiguousarray(rgb[y0:y1, x0:x1]),
-                                             cover, 1.0 - cover)
-    rest[y0:y1, x0:x1, 3] = _alpha8(np.maximum(mask[y0:y1, x0:x1], cover))
-    return PersonLayers(body=body, rest=rest)
+    box = (slice(y0, y1), slice(x0, x1))
+    share = np.maximum(person_mask[box], arms.mask)
+    surer = arms.mask > person_mask[box]
+    colour = _unmixed(photo[box].astype(np.float32), plate[box].astype(np.float32), share)
+    rest[box][surer, :3] = (colour[surer] + 0.5).astype(np.uint8)
+    rest[box][..., 3] = _alpha8(share)
+    return PersonLayers(body=np.dstack([body_rgb, _alpha8(body_mask)]), rest=rest)
 
 
 def _alpha8(mask: np.ndarray) -> np.ndarray:
@@ -455,16 +462,34 @@ def _person_over_plate(roi_rgb: np.ndarray, roi_mask: np.ndarray,
     mask = roi_mask.astype(np.float32)
     nearby = _person_colour(roi_rgb, mask)
     photo, under = roi_rgb.astype(np.float32), plate.astype(np.float32)
-    fringe = (mask > FRINGE_MIN) & (mask < 0.9)
+    fringe = (mask > FRINGE_MIN) & (mask < 0.995)
     apart = np.abs(photo - under).max(axis=2)
     reach = np.maximum(np.abs(nearby.astype(np.float32) - under).max(axis=2), MIN_CONTRAST)
     share = np.where(fringe, np.maximum(mask, np.minimum(apart / reach, 1.0)), mask)
     share = share.astype(np.float32)
-    unmixed = under + (photo - under) / np.maximum(share, 0.05)[..., None]
     trust = np.clip((share - FRINGE_MIN) / 0.2, 0.0, 1.0)[..., None]
-    colour = trust * np.clip(unmixed, 0.0, 255.0) + (1.0 - trust) * nearby
+    colour = trust * _unmixed(photo, under, share) + (1.0 - trust) * nearby
     out = np.where(fringe[..., None], colour + 0.5, roi_rgb).astype(np.uint8)
     return out, share
+
+
+def _arms_over_body(arms: ArmLayer, body_rgb: np.ndarray) -> ArmLayer:
+    """``arms`` with the colour of their feathered edge un-mixed from the body
+    painted out behind them (as ``_person_over_plate`` does for the person):
+    a lifted hand no longer carries a thin outline of the trousers it lay on."""
+    x0, y0, x1, y1 = arms.box
+    behind = body_rgb[y0:y1, x0:x1].astype(np.float32)
+    edge = (arms.mask > FRINGE_MIN) & (arms.mask < 0.98)
+    colour = _unmixed(arms.rgb.astype(np.float32), behind, arms.mask)
+    rgb = np.where(edge[..., None], colour + 0.5, arms.rgb).astype(np.uint8)
+    return replace(arms, rgb=rgb)
+
+
+def _unmixed(photo: np.ndarray, behind: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """The foreground colour that, laid at ``share`` over ``behind``, gives ``photo``
+    (float32, clipped to 0..255; shares under 0.05 counted as 0.05)."""
+    out = behind + (photo - behind) / np.maximum(share, 0.05)[..., None]
+    return np.clip(out, 0.0, 255.0)
 
 
 def _person_colour(roi_rgb: np.ndarray, roi_mask: np.ndarray) -> np.ndarray:
