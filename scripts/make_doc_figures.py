@@ -7,7 +7,8 @@ astronaut photo, examples/astronaut.png, and Grace Hopper's portrait that
 ships with matplotlib). With EVAL_IMAGES_DIR (the evaluation set, see
 docs/quality.md), also the contact sheets of motion: every portrait there at
 the most-turned poses the default head motion reaches (yaw +-20, pitch +-9,
-roll 7 degrees as commanded) and at head-motion 2's cap (yaw +-30), and each
+roll 7 degrees as commanded; one of them talking, chin down) and at head-motion
+2's cap (yaw +-30), and each
 half- or full-body photo (given after it, or named full_body* there) with its
 arms lifted. Each figure is the source, then frames rendered with chosen
 motion parameters, labelled. characters.png shows two drawings (made here) on
@@ -33,8 +34,9 @@ OUT = ROOT / "docs" / "images"
 
 TURNS = [("source", None), ("yaw -20", {"yaw_deg": -20}), ("yaw +20", {"yaw_deg": 20}),
          ("pitch +9", {"pitch_deg": 9}), ("pitch -9", {"pitch_deg": -9}),
-         ("roll 7", {"roll_deg": 7, "yaw_deg": 8}), ("yaw -30 (x2)", {"yaw_deg": -30}),
-         ("yaw +30 (x2)", {"yaw_deg": 30})]
+         ("roll 7", {"roll_deg": 7, "yaw_deg": 8}),
+         ("talking, turned", {"yaw_deg": -20, "pitch_deg": 9, "jaw_open": 0.8}),
+         ("yaw -30 (x2)", {"yaw_deg": -30}), ("yaw +30 (x2)", {"yaw_deg": 30})]
 GESTURES = [("source", None), ("right arm up", {"r_fore_deg": 35, "r_upper_deg": 12}),
             ("left arm up", {"l_fore_deg": 35, "l_upper_deg": 12}),
             ("both, open", {"r_fore_deg": 30, "l_fore_deg": 30, "r_upper_deg": 10,
