@@ -63,19 +63,6 @@ FLOOR_DIP_DB = 25.0
 MURMUR_SHARE = 0.6
 MURMUR_MAX_BRIGHTNESS = 0.05
 MURMUR_DIP_DB = 7.0
-#: ... or a loud nasal murmur, nearly as loud as the vowels beside it (an m
-#: between vowels in fluent speech: "many", "and Melinda" on recorded radio
-#: lose only 3-7 dB): under this level above 700 Hz (dB under the frame's
-#: total), that much under the sound within two frames, nearly all of its
-#: energy under 400 Hz, no hiss, and a little quieter than the louder side.
-#: Vowels, o and u too, mostly keep their second formant above 700 Hz (95 %
-#: of the vowel frames marked on recorded radio, Mandarin and Japanese within
-#: 16-22 dB of the total); the mouth-closed murmur loses it.
-NASAL_MAX_UPPER_DB = -22.0
-NASAL_UPPER_DROP_DB = 12.0
-NASAL_SHARE = 0.9
-NASAL_MAX_BRIGHTNESS = 0.02
-NASAL_DIP_DB = 2.0
 
 
 def acoustic_closures(speech: SpeechTrack) -> np.ndarray:
@@ -83,12 +70,11 @@ def acoustic_closures(speech: SpeechTrack) -> np.ndarray:
 
     Lips that meet stop or muffle the sound: a stop's closure is a trough in
     loudness between louder sounds, and m's murmur is quiet, dark (its energy
-    under 400 Hz) and hiss-free next to the vowel it leads into or follows;
-    between vowels in fluent speech it may be nearly as loud as they are, but
-    it loses their energy above 700 Hz. All hold in any language. Alveolar
-    and velar closures (t, d, k, g, n) sound alike at this level and shut the
-    lips too: far less wrong to the eye than an m spoken with open lips. Each
-    frame looks two frames either side only, within live mode's lookahead.
+    under 400 Hz) and hiss-free next to the vowel it leads into or follows. Both
+    hold in any language. Alveolar and velar closures (t, d, k, g, n) sound
+    alike at this level and shut the lips too: far less wrong to the eye than
+    an m spoken with open lips. Each frame looks two frames either side only,
+    within live mode's lookahead.
     """
     db = speech.loudness_db.astype(np.float64)
     n = len(db)
@@ -105,17 +91,10 @@ def acoustic_closures(speech: SpeechTrack) -> np.ndarray:
     louder_side = np.maximum(level.before, level.after) - db
     murmur = ((speech.murmur >= MURMUR_SHARE) & (speech.brightness < MURMUR_MAX_BRIGHTNESS)
               & (louder_side >= MURMUR_DIP_DB))
-    # Loud nasals: the level above 700 Hz, in dB under each frame's total.
-    upper_db = 10 * np.log10(np.clip(1.0 - speech.darkness.astype(np.float64), 1e-4, 1.0))
-    upper = _sides(upper_db)
-    nasal = ((upper_db <= NASAL_MAX_UPPER_DB)
-             & (np.maximum(upper.before, upper.after) - upper_db >= NASAL_UPPER_DROP_DB)
-             & (speech.murmur >= NASAL_SHARE) & (speech.brightness < NASAL_MAX_BRIGHTNESS)
-             & (louder_side >= NASAL_DIP_DB))
     # Only next to speech: silence is shut anyway, and noise between phrases is not a closure.
     voice = np.pad(speech.voice_activity.astype(bool), 2)
     near_voice = voice[:-4] | voice[1:-3] | voice[2:-2] | voice[3:-1] | voice[4:]
-    return ((dip | murmur | nasal) & near_voice).astype(np.float64)
+    return ((dip | murmur) & near_voice).astype(np.float64)
 
 
 class _Sides(NamedTuple):
