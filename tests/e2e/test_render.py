@@ -179,3 +179,19 @@ def test_a_dropping_jaw_never_folds_the_skin_under_the_chin(
     for ring in below:
         assert moved[ring, 1] - moved[chin, 1] > 0.3 * (rest[ring, 1] - rest[chin, 1]), ring
     assert moved[:, 1].max() <= rig.roi_size[1] - 1 + 1e-6
+
+
+def test_closed_lips_show_no_seam_of_the_photos_teeth(source: np.ndarray, rig: Rig) -> None:
+    """The astronaut smiles with her teeth showing. Closed, turned and nodding, her
+    lips met over a light seam of those teeth (the face mesh read a 5-7 % gap);
+    the photo's opening is now painted as lips that meet."""
+    from talkinghead.analysis.face import find_face
+    from talkinghead.quality import lipsync
+
+    for params in ({}, {"yaw_deg": 21.0, "pitch_deg": 12.0, "roll_deg": 7.4},
+                   {"yaw_deg": -16.0, "pitch_deg": 6.0}):
+        frame = render_frame(rig, params)
+        gap = lipsync.mouth_opening(find_face(frame).points[None])[0]
+        assert gap < 0.5 * lipsync.CLOSED_OPENING, (params, gap)
+    opened = render_frame(rig, {"jaw_open": 0.6})
+    assert lipsync.mouth_opening(find_face(opened).points[None])[0] > lipsync.CLOSED_OPENING

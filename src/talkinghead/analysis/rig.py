@@ -233,6 +233,7 @@ def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray,
         mobility[ay0:ay1, ax0:ax1] = np.maximum(mobility[ay0:ay1, ax0:ax1], reach)
     plate = _clean_plate(roi_rgb, roi_mask, mobility)
     person_rgb, roi_mask = _person_over_plate(roi_rgb, roi_mask, plate)
+    person_rgb = _seal_source_mouth(person_rgb, local[:, :2], frame)
     neck_pivot = np.array([*(chin[:2] + frame.down * 0.25 * face_h), axis_depth])
     turn_order, turn_band = _turn_rows(control_xyz[:, :2], face_h)
     body_rgb, body_mask = (person_rgb, roi_mask) if arms is None else remove_arms(
@@ -570,6 +571,44 @@ def _eye_white(roi_rgb: np.ndarray, xy: np.ndarray) -> np.ndarray | None:
     return np.median(whites, axis=0)
 
 
+def _seal_source_mouth(rgb: np.ndarray, xy: np.ndarray, frame: FaceFrame) -> np.ndarray:
+    """``rgb`` with the photo's own mouth opening (teeth, say) painted as lips that
+    meet: the upper lip's colour shading into the lower's, darker where they touch.
+
+    Closing a parted mouth squeezes that opening to nothing, but the warp is
+    smooth over a few pixels, so a band of it stays: a light seam of teeth along
+    closed lips, wider on a turned head. Opened, the mouth is painted over anyway
+    (``render.mouth``; the photo's teeth are kept in ``SourceMouth``).
+    """
+    if _lip_gap(xy, frame).max() < 1.0:
+        return rgb
+    height, width = rgb.shape[:2]
+
+    def filled(points: np.ndarray) -> np.ndarray:
+        canvas = np.zeros((height, width), np.uint8)
+        cv2.fillPoly(canvas, [np.round(points).astype(np.int32)], (1,))
+        return canvas > 0
+
+    def distance_to(line: np.ndarray) -> np.ndarray:
+        canvas = np.full((height, width), 255, np.uint8)
+        cv2.polylines(canvas, [np.round(line).astype(np.int32)], False, (0,), 1)
+        return cv2.distanceTransform(canvas, cv2.DIST_L2, 3)
+
+    upper, lower = xy[lm.INNER_UPPER_LIP], xy[lm.INNER_LOWER_LIP]
+    opening = filled(np.vstack([upper, lower[::-1]]))
+    upper_lip = filled(np.vstack([xy[lm.OUTER_UPPER_LIP], upper[::-1]])) & ~opening
+    lower_lip = filled(np.vstack([xy[lm.OUTER_LOWER_LIP], lower[::-1]])) & ~opening
+    if not (opening.any() and upper_lip.any() and lower_lip.any()):
+        return rgb
+    top, bottom = (np.median(rgb[part], axis=0) for part in (upper_lip, lower_lip))
+    from_top, from_bottom = distance_to(upper)[opening], distance_to(lower)[opening]
+    share = (from_top / np.maximum(from_top + from_bottom, 1e-6))[:, None]
+    shade = 1.0 - (1.0 - LIP_JUNCTION_SHADE) * (1.0 - np.abs(2.0 * share - 1.0))
+    out = rgb.copy()
+    out[opening] = np.clip(((1.0 - share) * top + share * bottom) * shade, 0, 255).astype(np.uint8)
+    return out
+
+
 def _lip_gap(xy: np.ndarray, frame: FaceFrame) -> np.ndarray:
     _, upper_v = frame.to_local(xy[lm.INNER_UPPER_LIP])
     _, lower_v = frame.to_local(xy[lm.INNER_LOWER_LIP])
@@ -579,6 +618,8 @@ def _lip_gap(xy: np.ndarray, frame: FaceFrame) -> np.ndarray:
 #: The mesh's inner-lip points sit a little inside the visible lip edge of an
 #: open mouth, so closing moves by more than the measured gap.
 CLOSING_OVERSHOOT = 1.4
+#: Where closed lips meet they are darker than the lips: this share of their colour.
+LIP_JUNCTION_SHADE = 0.6
 
 
 def _mouth_zones(xy: np.ndarray, frame: FaceFrame) -> MouthZones:
