@@ -7,8 +7,6 @@ the mouth follows loudness and spectral shape alone. Silence closes the mouth.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 from talkinghead.motion.smooth import smooth
@@ -50,14 +48,8 @@ def mouth_motion(speech: SpeechTrack, phones: list[Phone], *,
     return curves
 
 
-#: A closure frame is a trough of SpeechTrack.closure_db (the level of a window
-#: ending about 10 ms after the frame is shown, so the lips shut once the
-#: closure has begun), this many dB under the louder frames on both sides ...
+#: A closure frame is this many dB quieter than the louder frames on both sides ...
 DIP_DB = 4.0
-#: ... or with 10 ms in it this far under them: a 30-40 ms closure split
-#: between two windows lowers each by only 2-4 dB, but leaves one of them a
-#: silent 10 ms.
-FLOOR_DIP_DB = 25.0
 #: ... or nasal murmur (m): this share of its energy under 400 Hz, no hiss,
 #: and this many dB under the louder side.
 MURMUR_SHARE = 0.6
@@ -80,35 +72,17 @@ def acoustic_closures(speech: SpeechTrack) -> np.ndarray:
     n = len(db)
     if n < 3:
         return np.zeros(n)
-    # Stops: troughs of the level heard as each frame is shown.
-    shown = _sides(speech.closure_db.astype(np.float64))
-    closure = speech.closure_db.astype(np.float64)
-    trough = (closure <= shown.previous) & (closure <= shown.next)
-    sides = np.minimum(shown.before, shown.after)
-    floor = speech.closure_floor_db.astype(np.float64)
-    dip = trough & ((sides - closure >= DIP_DB) | (sides - floor >= FLOOR_DIP_DB))
-    level = _sides(db)
-    louder_side = np.maximum(level.before, level.after) - db
+    padded = np.pad(db, 2, mode="edge")
+    before = np.maximum(padded[:-4], padded[1:-3])
+    after = np.maximum(padded[3:-1], padded[4:])
+    trough = (db <= padded[1:-3]) & (db <= padded[3:-1])
+    dip = trough & (np.minimum(before, after) - db >= DIP_DB)
     murmur = ((speech.murmur >= MURMUR_SHARE) & (speech.brightness < MURMUR_MAX_BRIGHTNESS)
-              & (louder_side >= MURMUR_DIP_DB))
+              & (np.maximum(before, after) - db >= MURMUR_DIP_DB))
     # Only next to speech: silence is shut anyway, and noise between phrases is not a closure.
     voice = np.pad(speech.voice_activity.astype(bool), 2)
     near_voice = voice[:-4] | voice[1:-3] | voice[2:-2] | voice[3:-1] | voice[4:]
     return ((dip | murmur) & near_voice).astype(np.float64)
-
-
-class _Sides(NamedTuple):
-    previous: np.ndarray  # the frame before
-    next: np.ndarray  # the frame after
-    before: np.ndarray  # the larger of the two frames before
-    after: np.ndarray  # the larger of the two frames after
-
-
-def _sides(values: np.ndarray) -> _Sides:
-    """Each frame's neighbours, two frames either way (edges repeated)."""
-    padded = np.pad(values, 2, mode="edge")
-    return _Sides(padded[1:-3], padded[3:-1], np.maximum(padded[:-4], padded[1:-3]),
-                  np.maximum(padded[3:-1], padded[4:]))
 
 
 def _spectral_shapes(speech: SpeechTrack) -> np.ndarray:

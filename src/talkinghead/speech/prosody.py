@@ -14,12 +14,6 @@ WINDOW_S = 0.040
 #: Features are read this far ahead of each frame so the mouth leads the
 #: sound slightly: lips visibly late are noticed at ~45 ms, early only at ~125 ms.
 LEAD_S = 0.020
-#: The closure level (SpeechTrack.closure_db) is measured on a window this much
-#: earlier than the frame's other measures. A stop's silence is the moment the
-#: lips meet, so they shut once it has begun: on the later window, the last
-#: frame of a vowel before p, t or k often fell in the closure (29 of the 33
-#: English espeak-ng vowel frames wrongly shut were vowel-final).
-CLOSURE_LEAD_S = 0.010
 SILENCE_DBFS = -60.0
 BLOCK_FRAMES = 500  # frames analysed at a time
 
@@ -38,9 +32,6 @@ class SpeechTrack:
         two formants reach above it).
     pitch_hz: fundamental frequency where the sound is periodic, else 0.
     onset: 0..1, how sharply loudness rises into this frame (syllable starts).
-    closure_db: RMS level in dBFS of a 40 ms window CLOSURE_LEAD_S earlier than
-        loudness_db's (it ends about 10 ms after the frame is shown).
-    closure_floor_db: level of the quietest 10 ms in that window (5 ms steps).
     """
 
     fps: int
@@ -52,8 +43,6 @@ class SpeechTrack:
     pitch_hz: np.ndarray
     onset: np.ndarray
     murmur: np.ndarray
-    closure_db: np.ndarray
-    closure_floor_db: np.ndarray
 
     @property
     def n_frames(self) -> int:
@@ -78,13 +67,10 @@ class FrameMeasures:
     darkness: np.ndarray
     pitch_hz: np.ndarray
     murmur: np.ndarray
-    closure_db: np.ndarray
-    closure_floor_db: np.ndarray
 
     def columns(self) -> tuple[np.ndarray, ...]:
         """Every measure, in field order."""
-        return (self.loudness_db, self.brightness, self.darkness, self.pitch_hz, self.murmur,
-                self.closure_db, self.closure_floor_db)
+        return (self.loudness_db, self.brightness, self.darkness, self.pitch_hz, self.murmur)
 
     def __getitem__(self, frames: slice) -> FrameMeasures:
         return FrameMeasures(*(column[frames] for column in self.columns()))
@@ -92,7 +78,7 @@ class FrameMeasures:
     @staticmethod
     def empty() -> FrameMeasures:
         """No frames yet."""
-        return FrameMeasures(*(np.zeros(0, np.float32) for _ in range(7)))
+        return FrameMeasures(*(np.zeros(0, np.float32) for _ in range(5)))
 
     @staticmethod
     def concat(parts: list[FrameMeasures]) -> FrameMeasures:
@@ -119,13 +105,10 @@ def measure_frames(mono: np.ndarray, sample_rate_hz: int, fps: int, first_frame:
     frame_s = (first_frame + np.arange(n_frames)) / fps + LEAD_S - start_s
     centres = (frame_s * sample_rate_hz).astype(np.int64) + window
     centres = np.clip(centres, half, len(padded) - half - 1)
-    closure_centres = np.maximum(centres - int(round(CLOSURE_LEAD_S * sample_rate_hz)), half)
     all_windows = sliding_window_view(padded, window)
     # Per-frame features in blocks, so working memory stays flat for long audio.
-    parts = [FrameMeasures(*(_frame_features(all_windows[centres[i:i + BLOCK_FRAMES] - half],
-                                             sample_rate_hz)
-                             + _closure_levels(all_windows[closure_centres[i:i + BLOCK_FRAMES]
-                                                           - half], sample_rate_hz)))
+    parts = [FrameMeasures(*_frame_features(all_windows[centres[i:i + BLOCK_FRAMES] - half],
+                                            sample_rate_hz))
              for i in range(0, n_frames, BLOCK_FRAMES)]
     if not parts:
         return FrameMeasures.empty()
@@ -170,8 +153,6 @@ def speech_track(measures: FrameMeasures, fps: int, *,
         pitch_hz=pitch_hz.astype(np.float32),
         onset=onset.astype(np.float32),
         murmur=measures.murmur.astype(np.float32),
-        closure_db=measures.closure_db.astype(np.float32),
-        closure_floor_db=measures.closure_floor_db.astype(np.float32),
     )
 
 
@@ -182,23 +163,10 @@ def loudness_levels(loudness_db: np.ndarray) -> tuple[float, float]:
     return float(np.percentile(loudness_db, 10)), float(np.percentile(loudness_db, 98))
 
 
-def _level_db(windows: np.ndarray) -> np.ndarray:
-    """RMS level of each window in dBFS (-120 for digital silence)."""
-    rms = np.sqrt(np.mean(windows.astype(np.float64) ** 2, axis=1))
-    return 20 * np.log10(np.maximum(rms, 1e-6))
-
-
-def _closure_levels(windows: np.ndarray, sample_rate_hz: int) -> tuple[np.ndarray, np.ndarray]:
-    """Level of each window and of its quietest 10 ms (5 ms steps), in dBFS."""
-    sub = int(0.010 * sample_rate_hz)
-    parts = sliding_window_view(windows, sub, axis=1)[:, :: sub // 2]
-    floor = np.sqrt(np.mean(parts.astype(np.float64) ** 2, axis=2).min(axis=1))
-    return _level_db(windows), 20 * np.log10(np.maximum(floor, 1e-6))
-
-
 def _frame_features(windows: np.ndarray, sample_rate_hz: int) -> tuple[np.ndarray, ...]:
     """Loudness (dBFS), brightness, darkness, raw pitch and murmur of each window."""
-    loudness_db = _level_db(windows)
+    rms = np.sqrt(np.mean(windows.astype(np.float64) ** 2, axis=1))
+    loudness_db = 20 * np.log10(np.maximum(rms, 1e-6))
     window = windows.shape[1]
     spectrum = np.abs(np.fft.rfft(windows * np.hanning(window), axis=1)) ** 2
     freqs = np.fft.rfftfreq(window, 1 / sample_rate_hz)
