@@ -476,8 +476,8 @@ def _person_over_plate(roi_rgb: np.ndarray, roi_mask: np.ndarray,
 
 def _arms_over_body(arms: ArmLayer, body_rgb: np.ndarray) -> ArmLayer:
     """``arms`` with the colour of their feathered edge un-mixed from the body
-    painted out behind them (as ``_person_over_plate`` does for the person):
-    a lifted hand no longer carries a thin outline of the trousers it lay on."""
+    painted out behind them (as ``_person_over_plate`` does for the person), so
+    a lifting arm's soft edge does not carry the colours of what it lay on."""
     x0, y0, x1, y1 = arms.box
     behind = body_rgb[y0:y1, x0:x1].astype(np.float32)
     edge = (arms.mask > FRINGE_MIN) & (arms.mask < 0.98)
