@@ -196,20 +196,17 @@ def remove_arms(roi_rgb: np.ndarray, roi_mask: np.ndarray,
                 layer: ArmLayer) -> tuple[np.ndarray, np.ndarray]:
     """The ROI's picture and person mask with the arms painted out from around them."""
     x0, y0, x1, y1 = layer.box
-    # Filled from beyond a margin (the arm's soft edge mixes in its colour), but
-    # only the arm and a thin rim of it are replaced: the rest stays the photo.
+    # The arm and a margin round it are filled (the arm's soft edge mixes in its
+    # colour; kept, it shows as a ghost outline that the pose model takes for an arm).
     hole = cv2.dilate((layer.mask > 0.05).astype(np.uint8), np.ones((11, 11), np.uint8))
-    replace = np.clip(cv2.dilate(layer.mask, np.ones((5, 5), np.uint8)) * 2.0, 0.0, 1.0)
-    box_rgb = np.ascontiguousarray(roi_rgb[y0:y1, x0:x1])
-    filled = cv2.inpaint(box_rgb, hole, 7, cv2.INPAINT_TELEA)
     rgb = roi_rgb.copy()
-    rgb[y0:y1, x0:x1] = cv2.blendLinear(filled, box_rgb, replace, 1.0 - replace)
+    rgb[y0:y1, x0:x1] = cv2.inpaint(np.ascontiguousarray(roi_rgb[y0:y1, x0:x1]), hole, 7,
+                                    cv2.INPAINT_TELEA)
     mask = roi_mask.copy()
     person = np.clip(roi_mask[y0:y1, x0:x1] * 255, 0, 255).astype(np.uint8)
     around = cv2.inpaint(person, hole, 7, cv2.INPAINT_TELEA) / 255.0
     # Behind an arm lies the torso where the torso is, else what surrounds the arm.
-    behind = np.maximum(around, layer.torso_behind * (hole > 0))
-    mask[y0:y1, x0:x1] = replace * behind + (1.0 - replace) * roi_mask[y0:y1, x0:x1]
+    mask[y0:y1, x0:x1] = np.maximum(around, layer.torso_behind * (hole > 0))
     return rgb, mask
 
 

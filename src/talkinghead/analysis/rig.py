@@ -9,7 +9,7 @@ so a frame's whole displacement field is one sparse matrix product.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -238,8 +238,6 @@ def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray,
     turn_order, turn_band = _turn_rows(control_xyz[:, :2], face_h)
     body_rgb, body_mask = (person_rgb, roi_mask) if arms is None else remove_arms(
         person_rgb, roi_mask, arms)
-    if arms is not None:
-        arms = _arms_over_body(arms, body_rgb)
     return Rig(
         image=image,
         roi=roi,
@@ -472,18 +470,6 @@ def _person_over_plate(roi_rgb: np.ndarray, roi_mask: np.ndarray,
     colour = trust * _unmixed(photo, under, share) + (1.0 - trust) * nearby
     out = np.where(fringe[..., None], colour + 0.5, roi_rgb).astype(np.uint8)
     return out, share
-
-
-def _arms_over_body(arms: ArmLayer, body_rgb: np.ndarray) -> ArmLayer:
-    """``arms`` with the colour of their feathered edge un-mixed from the body
-    painted out behind them (as ``_person_over_plate`` does for the person), so
-    a lifting arm's soft edge does not carry the colours of what it lay on."""
-    x0, y0, x1, y1 = arms.box
-    behind = body_rgb[y0:y1, x0:x1].astype(np.float32)
-    edge = (arms.mask > FRINGE_MIN) & (arms.mask < 0.98)
-    colour = _unmixed(arms.rgb.astype(np.float32), behind, arms.mask)
-    rgb = np.where(edge[..., None], colour + 0.5, arms.rgb).astype(np.uint8)
-    return replace(arms, rgb=rgb)
 
 
 def _unmixed(photo: np.ndarray, behind: np.ndarray, share: np.ndarray) -> np.ndarray:
