@@ -196,8 +196,7 @@ def remove_arms(roi_rgb: np.ndarray, roi_mask: np.ndarray,
                 layer: ArmLayer) -> tuple[np.ndarray, np.ndarray]:
     """The ROI's picture and person mask with the arms painted out from around them."""
     x0, y0, x1, y1 = layer.box
-    # The arm and a margin round it are filled (the arm's soft edge mixes in its
-    # colour; kept, it shows as a ghost outline that the pose model takes for an arm).
+    # The arm and a margin round it are filled: the arm's soft edge mixes in its colour.
     hole = cv2.dilate((layer.mask > 0.05).astype(np.uint8), np.ones((11, 11), np.uint8))
     rgb = roi_rgb.copy()
     rgb[y0:y1, x0:x1] = cv2.inpaint(np.ascontiguousarray(roi_rgb[y0:y1, x0:x1]), hole, 7,
