@@ -115,8 +115,9 @@ def _mouth(rig: Rig, u: np.ndarray, v: np.ndarray, du: np.ndarray, dv: np.ndarra
     dv += jaw * open_px
     # Closed, such lips overlap (CLOSING_OVERSHOOT); opening, they first give that
     # back, or a small opening stays shut (a jaw a quarter open showed no gap).
+    # Lips pressing together (an m, b or p) keep it.
     overshoot = np.where(source_gap > 0, source_gap - (source_gap - 1.0) / CLOSING_OVERSHOOT, 0.0)
-    give_back = min(params["jaw_open"] / GIVE_BACK_JAW_OPEN, 1.0)
+    give_back = min(params["jaw_open"] / GIVE_BACK_JAW_OPEN, 1.0) * (1.0 - min(press, 1.0))
     dv += np.where(lower_lip | (jaw > 0), overshoot * np.minimum(jaw * 2, 1.0), 0.0) * give_back
     dv -= np.where(upper_lip, (0.12 * open_px + raise_ * 0.03 * height) * profile, 0.0)
     # Pressed lips flatten against each other.
