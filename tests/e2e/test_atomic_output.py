@@ -42,9 +42,12 @@ def test_an_interrupted_cli_render_leaves_no_truncated_mp4(tmp_path: Path) -> No
     audio.write_bytes(wav_bytes(voice_like(20.0)))
     out = tmp_path / "talking.mp4"
     out.write_bytes(OLD)
+    # A shell without job control starts background jobs with SIGINT ignored, and
+    # Python then never turns SIGINT into KeyboardInterrupt: give the child the default.
     proc = subprocess.Popen([sys.executable, "-m", "talkinghead.cli", "animate",
                              str(EXAMPLE_PORTRAIT), str(audio), "-o", str(out), "-q"],
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 60
         partials: list[Path] = []
