@@ -80,6 +80,8 @@ class MouthZones:
     midline: (478,) v of the line between the source's inner lips, at each u.
     source_gap: (478,) how far the source's lips are apart at each u, grown to
         what closing them takes (0 where they touch).
+    overlap: (478,) the part of ``source_gap`` beyond the measured gap: how far
+        the closed lips overlap, given back first as the jaw opens.
     upper_lip, lower_lip: the lip points above and below the midline (a closed
         mouth's inner contours by name, since they touch), corners excluded.
     corners, inner_upper, inner_lower: the mouth corners and the inner contours.
@@ -91,6 +93,7 @@ class MouthZones:
     v: np.ndarray
     midline: np.ndarray
     source_gap: np.ndarray
+    overlap: np.ndarray
     lip: np.ndarray
     upper_lip: np.ndarray
     lower_lip: np.ndarray
@@ -617,7 +620,8 @@ def _mouth_zones(xy: np.ndarray, frame: FaceFrame) -> MouthZones:
     order = np.argsort(upper_u)
     midline = np.interp(u, upper_u[order], ((upper_v + lower_v) / 2)[order])
     gap = np.interp(u, upper_u[order], _lip_gap(xy, frame)[order], left=0.0, right=0.0)
-    gap = np.where(gap > 0.5, gap * CLOSING_OVERSHOOT + 1.0, 0.0)
+    closing = np.where(gap > 0.5, gap * CLOSING_OVERSHOOT + 1.0, 0.0)
+    overlap = np.where(gap > 0.5, closing - gap, 0.0)
 
     points = np.arange(len(u))
     lip = np.isin(points, lm.LIP_POINTS)
@@ -632,8 +636,8 @@ def _mouth_zones(xy: np.ndarray, frame: FaceFrame) -> MouthZones:
     near_mouth = (np.abs(v - midline) < 0.12 * height) & (np.abs(u) < 1.6 * half_w)
     cheeks = (np.abs(u) > 0.8 * half_w) & (np.abs(u) < 2.4 * half_w) & (v < midline) & (
         v > midline - 0.3 * height) & ~lip
-    return MouthZones(u=u, v=v, midline=midline, source_gap=gap, lip=lip, upper_lip=upper_lip,
-                      lower_lip=lower_lip, corners=corners,
+    return MouthZones(u=u, v=v, midline=midline, source_gap=closing, overlap=overlap, lip=lip,
+                      upper_lip=upper_lip, lower_lip=lower_lip, corners=corners,
                       inner_upper=np.isin(points, lm.INNER_UPPER_LIP),
                       inner_lower=np.isin(points, lm.INNER_LOWER_LIP),
                       near_mouth=near_mouth, cheeks=cheeks)

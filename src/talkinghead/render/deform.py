@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from talkinghead.analysis import landmarks as lm
-from talkinghead.analysis.rig import CLOSING_OVERSHOOT, Rig
+from talkinghead.analysis.rig import Rig
 
 #: Widest jaw opening (inner-lip gap at loudest) as a share of face height.
 MAX_OPEN_SHARE = 0.11
@@ -113,12 +113,11 @@ def _mouth(rig: Rig, u: np.ndarray, v: np.ndarray, du: np.ndarray, dv: np.ndarra
     closed_upper_v = upper_v + closing_upper[lm.INNER_UPPER_LIP]
     # ... then open to the target; the upper lip lifts a little with the jaw.
     dv += jaw * open_px
-    # Closed, such lips overlap (CLOSING_OVERSHOOT); opening, they first give that
+    # Closed, such lips overlap (``zones.overlap``); opening, they first give that
     # back, or a small opening stays shut (a jaw a quarter open showed no gap).
     # Lips pressing together (an m, b or p) keep it.
-    overshoot = np.where(source_gap > 0, source_gap - (source_gap - 1.0) / CLOSING_OVERSHOOT, 0.0)
     give_back = min(params["jaw_open"] / GIVE_BACK_JAW_OPEN, 1.0) * (1.0 - min(press, 1.0))
-    dv += np.where(lower_lip | (jaw > 0), overshoot * np.minimum(jaw * 2, 1.0), 0.0) * give_back
+    dv += np.where(lower_lip | (jaw > 0), zones.overlap * np.minimum(jaw * 2, 1.0), 0.0) * give_back
     dv -= np.where(upper_lip, (0.12 * open_px + raise_ * 0.03 * height) * profile, 0.0)
     # Pressed lips flatten against each other.
     dv += np.where(upper_lip & ~zones.inner_upper, press * 0.008 * height, 0.0)
