@@ -30,6 +30,16 @@ skipped. ``--video`` renders those clips as well; ``--languages ""`` scores
 only them.
 
     python benchmarks/lips_from_sound.py --languages "" --marks clip.wav clip.tsv
+
+``--footage VIDEO`` (repeatable) takes real footage of someone speaking as the
+truth: the face mesh reads the real lips off the video, and the motion model
+plans the mouth from the video's own sound. It reports the share of the real
+closures inside speech (the lips shut for at most 0.35 s with open lips on
+both sides: m, b, p, and the odd short pause) at which our lips shut too, and
+the share of the frames where the real lips are clearly apart at which ours
+are apart as well.
+
+    python benchmarks/lips_from_sound.py --languages "" --footage speaker.mp4
 """
 
 from __future__ import annotations
@@ -197,6 +207,82 @@ def recorded_video_closed(audio_path: Path, work: Path) -> tuple[np.ndarray, flo
     return opening < lipsync.CLOSED_OPENING, info.fps
 
 
+#: Real footage: lips read shut below lipsync.CLOSED_OPENING; clearly apart above this.
+APART_OPENING = 0.08
+#: A real closure inside speech: shut for at most this long ...
+MAX_CLOSURE_S = 0.35
+#: ... with lips open wider than this within this long on both sides.
+OPEN_AROUND = 0.06
+AROUND_S = 0.3
+
+
+def real_closures(opening: np.ndarray, fps: float,
+                  closed_below: float = 0.04) -> list[tuple[int, int]]:
+    """(first, end) frames of each short closure inside speech in a real mouth-opening
+    track (eye-distance units, NaN where no face): shut for at most MAX_CLOSURE_S with
+    the lips open (> OPEN_AROUND) within AROUND_S before and after."""
+    shut = np.nan_to_num(opening, nan=1.0) < closed_below
+    edges = np.flatnonzero(np.diff(np.r_[0, shut.astype(np.int8), 0]))
+    around = max(1, int(round(AROUND_S * fps)))
+    runs = []
+    for first, end in zip(edges[::2], edges[1::2], strict=True):
+        if first == 0 or end == len(opening) or end - first > MAX_CLOSURE_S * fps:
+            continue
+        before = np.nan_to_num(opening[max(0, first - around): first])
+        after = np.nan_to_num(opening[end: end + around])
+        if (before > OPEN_AROUND).any() and (after > OPEN_AROUND).any():
+            runs.append((int(first), int(end)))
+    return runs
+
+
+def footage_shares(opening: np.ndarray, ours_closed: np.ndarray,
+                   fps: float) -> tuple[int, int, int, int]:
+    """(real closures, of them ours shut within a frame, real frames clearly apart, of them
+    ours apart) for a real mouth-opening track and our per-frame "lips shut"."""
+    n = min(len(opening), len(ours_closed))
+    opening, ours_closed = opening[:n], ours_closed[:n]
+    runs = real_closures(opening, fps)
+    shut = sum(bool(ours_closed[max(0, a - 1): b + 1].any()) for a, b in runs)
+    apart = np.nan_to_num(opening, nan=0.0) > APART_OPENING
+    return len(runs), shut, int(apart.sum()), int((apart & ~ours_closed).sum())
+
+
+def footage(videos: list[str]) -> None:
+    """Print the shares for real footage, its lips read off the video."""
+    from talkinghead import Options
+    from talkinghead.inputs.audio import load_audio
+    from talkinghead.pipeline import plan_motion
+    from talkinghead.quality import lipsync
+    from talkinghead.quality.scan import prepare_reference, scan_frames
+    from talkinghead.quality.video import iter_frames, probe_video
+
+    print("real footage, lips read off it:  real closures shut      real lips apart, ours too")
+    totals = np.zeros(4, int)
+    for name in videos:
+        video = Path(name)
+        if not video.exists():
+            print(f"{video.name}: skipped (missing)")
+            continue
+        info = probe_video(video)
+        first = next(iter(iter_frames(video)))
+        reference = prepare_reference(first, info.width, info.height)
+        scan = scan_frames(iter_frames(video), reference, sample_idx=set(), mouth_idx=set())
+        opening = lipsync.mouth_opening(scan.points)
+        fps = int(round(info.fps))
+        _, motion = plan_motion(load_audio(video), Options(fps=fps))
+        counts = footage_shares(opening, motion.curve("jaw_open") < CLOSED_JAW, fps)
+        totals += counts
+        print(_footage_row(video.stem[:16], counts))
+    if len(videos) > 1:
+        print(_footage_row("all", tuple(totals)))
+
+
+def _footage_row(name: str, counts: tuple[int, ...]) -> str:
+    closures, shut, apart, ours_apart = counts
+    return (f"{name:<16} {shut / max(closures, 1):6.1%} ({shut}/{closures})"
+            f"        {ours_apart / max(apart, 1):6.1%} ({ours_apart}/{apart})")
+
+
 def _row(name: str, shares: LipShares) -> str:
     return (f"{name:<10} {shares.bilabial_share:6.1%} "
             f"({shares.bilabials_closed}/{shares.bilabials})"
@@ -213,12 +299,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--marks", nargs=2, action="append", default=[], metavar=("AUDIO", "TSV"),
                         help="a recorded clip and its hand-marked closures, vowels and pauses")
+    parser.add_argument("--footage", action="append", default=[], metavar="VIDEO",
+                        help="real footage of someone speaking: its lips are the truth")
     args = parser.parse_args()
     languages = tuple(args.languages.split(",")) if args.languages else ()
     started = time.perf_counter()
     if not languages:
         if args.marks:
             recorded(args.marks, args.video)
+        if args.footage:
+            footage(args.footage)
         return
     clips = corpus(languages, seed=args.seed)
     print(f"{len(clips)} clips, {sum(c.duration_s for _, c in clips):.0f} s of espeak-ng speech "
@@ -248,6 +338,8 @@ def main() -> None:
                     print(_row(f"{language} {name}", shares))
     if args.marks:
         recorded(args.marks, args.video)
+    if args.footage:
+        footage(args.footage)
     print(f"{time.perf_counter() - started:.0f} s in all")
 
 

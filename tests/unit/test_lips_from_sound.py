@@ -45,3 +45,24 @@ def test_mbp_pauses_and_vowels_without_a_transcript(language: str, voice: str) -
     assert total.bilabial_share >= 0.85, total
     assert total.pause_share >= 0.95, total
     assert total.vowel_share >= 0.85, total
+
+
+def test_real_closures_are_short_shut_runs_between_open_lips() -> None:
+    from benchmarks.lips_from_sound import footage_shares, real_closures
+
+    fps = 25
+    opening = np.full(100, 0.1)
+    opening[10:13] = 0.01  # an m between open lips: counted
+    opening[40:60] = 0.01  # 0.8 s shut: a pause, not a closure inside speech
+    opening[70:72] = np.nan  # no face found: neither shut nor open
+    opening[90:] = 0.0  # shut at the end: nothing after it to open into
+    assert real_closures(opening, fps) == [(10, 13)]
+
+    ours = np.zeros(100, bool)
+    ours[13] = True  # one frame late still counts
+    ours[20:30] = True  # shut where the real lips are apart
+    closures, shut, apart, ours_apart = footage_shares(opening, ours, fps)
+    assert (closures, shut) == (1, 1)
+    assert apart == 100 - 3 - 20 - 2 - 10 and ours_apart == apart - 10 - 1  # 20:30 and 13
+    ours[13] = False
+    assert footage_shares(opening, ours, fps)[1] == 0
