@@ -112,8 +112,9 @@ def find_arms(pose: np.ndarray | None, roi: tuple[int, int, int, int],
 
 
 def arm_layer(arms: tuple[Arm, ...], roi_rgb: np.ndarray, person: np.ndarray, pose: np.ndarray,
-              roi: tuple[int, int, int, int]) -> ArmLayer | None:
-    """Mask and part weights of ``arms`` over the ROI's picture and ``person`` mask."""
+              roi: tuple[int, int, int, int], skin_rgb: np.ndarray) -> ArmLayer | None:
+    """Mask and part weights of ``arms`` over the ROI's picture and ``person`` mask
+    (``skin_rgb``: the face's skin colour, which bare hands share)."""
     if not arms:
         return None
     height, width = person.shape
@@ -141,8 +142,14 @@ def arm_layer(arms: tuple[Arm, ...], roi_rgb: np.ndarray, person: np.ndarray, po
         drawn = ((arm.shoulder + UPPER_ARM_START * (arm.elbow - arm.shoulder), arm.elbow),
                  *arm.segments[1:])
         full = [_distance(xs, ys, a, b) for a, b in drawn]
-        capsule = np.min([d - r for d, r in zip(full, radii, strict=True)], axis=0)
-        core = np.clip(0.5 - capsule / 3.0, 0.0, 1.0)  # a 3 px feather
+        parts = [np.clip(0.5 - (d - r) / 3.0, 0.0, 1.0) for d, r in zip(full, radii, strict=True)]
+        if arm.hand is None:
+            # Without the hand model the hand's capsule is a rough guess that
+            # reaches past the fingers: it keeps only skin (and its own middle),
+            # or it lifts a strip of what lies beyond the hand with it.
+            middle = np.clip(0.5 - (full[2] - 0.35 * radii[2]) / 3.0, 0.0, 1.0)
+            parts[2] = np.maximum(parts[2] * _skin_like(roi_rgb[y0:y1, x0:x1], skin_rgb), middle)
+        core = np.max(parts, axis=0)
         if arm.hand is not None:  # the hand's own outline, a little grown
             outline = np.zeros(core.shape, np.uint8)
             hull = cv2.convexHull(np.round(arm.hand - [x0, y0]).astype(np.int32))
@@ -151,7 +158,7 @@ def arm_layer(arms: tuple[Arm, ...], roi_rgb: np.ndarray, person: np.ndarray, po
             grown = cv2.dilate(outline, np.ones((grow, grow), np.uint8))
             core = np.maximum(core, cv2.GaussianBlur(grown.astype(np.float32), (0, 0), 1.0))
         masks.append(np.maximum(core, _same_colour(roi_rgb, box, drawn, full, radii,
-                                                   torso_rgb)))
+                                                   torso_rgb, skin_rgb)))
     arm_masks = np.array(masks) * (person[y0:y1, x0:x1] > 0.3)
     # Shrink the box to the arms plus as far as they can swing (a forearm lifted
     # by MAX_LIFT_DEG sweeps about its own length): every frame works in it.
@@ -217,31 +224,57 @@ WIDE_RADII = 1.9
 
 def _same_colour(roi_rgb: np.ndarray, box: tuple[int, int, int, int], segments: tuple,
                  distances: list[np.ndarray], radii: list[float],
-                 torso_rgb: np.ndarray) -> np.ndarray:
-    """0..1: pixels near a limb (within WIDE_RADII of its radius) of the limb's colour.
+                 torso_rgb: np.ndarray, skin_rgb: np.ndarray) -> np.ndarray:
+    """0..1: pixels near a bare limb (within WIDE_RADII of its radius) of its colour.
 
     Capsules are a guess at a limb's width; bare forearms and big hands are
     often wider, and skin left behind would smear into the painted-out photo.
-    A limb the colour of the torso (a sleeve on a sweater) is left to its
-    capsule: growing it would take the torso along.
+    Sleeves are left to their capsules: a sleeve's colour is often the
+    clothes' around it (a sweater, a white apron under white cuffs), which
+    growing would take along.
     """
     x0, y0, x1, y1 = box
     patch = roi_rgb[y0:y1, x0:x1].astype(np.float32)
     found = np.zeros(patch.shape[:2], np.float32)
-    for (a, b), distance, radius in zip(segments, distances, radii, strict=True):
+    # The hand's capsule is wide already; growing it takes pale clothes along.
+    for (a, b), distance, radius in zip(segments[:2], distances, radii, strict=False):
         t = np.linspace(0.2, 0.8, 9)[:, None]
         samples = np.round(a + t * (b - a) - [x0, y0]).astype(int)
         inside = ((samples >= 0) & (samples < [x1 - x0, y1 - y0])).all(axis=1)
         if not inside.any():
             continue
         colour = np.median(patch[samples[inside, 1], samples[inside, 0]], axis=0)
-        if np.linalg.norm(colour - torso_rgb) < 1.5 * SAME_COLOUR_RGB:
+        bare = _skin_like(colour[None, None], skin_rgb)[0, 0] > 0
+        if not bare or np.linalg.norm(colour - torso_rgb) < 1.5 * SAME_COLOUR_RGB:
             continue
         near = distance < WIDE_RADII * radius
         close = np.linalg.norm(patch - colour, axis=2) < SAME_COLOUR_RGB
         found = np.maximum(found, (near & close).astype(np.float32))
     opened = cv2.morphologyEx(found, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-    return cv2.GaussianBlur(opened, (0, 0), 1.0)
+    # Only what touches a limb: a patch of the same colour nearby (a white apron
+    # under white sleeves) is not the arm, and would be lifted with it.
+    limbs = np.min([d - r for d, r in zip(distances, radii, strict=True)], axis=0) < 0
+    count, labels = cv2.connectedComponents(((opened > 0) | limbs).astype(np.uint8))
+    touching = np.zeros(count, bool)
+    touching[np.unique(labels[limbs])] = True
+    touching[0] = False
+    return cv2.GaussianBlur(opened * touching[labels], (0, 0), 1.0)
+
+
+#: Skin: chromaticity within this of the face's, brightness within SKIN_BRIGHTNESS of it.
+SKIN_CHROMA = 0.05
+SKIN_BRIGHTNESS = (0.45, 1.6)
+
+
+def _skin_like(rgb: np.ndarray, skin_rgb: np.ndarray) -> np.ndarray:
+    """(h, w) float32 0/1: pixels of the skin's hue in light or shade."""
+    pixels = rgb.astype(np.float32)
+    total = pixels.sum(axis=2) + 1e-3
+    skin = np.asarray(skin_rgb, np.float32)
+    chroma = np.linalg.norm(pixels[..., :2] / total[..., None] - skin[:2] / skin.sum(), axis=2)
+    ratio = total / max(float(skin.sum()), 1.0)
+    return ((chroma < SKIN_CHROMA) & (ratio > SKIN_BRIGHTNESS[0])
+            & (ratio < SKIN_BRIGHTNESS[1])).astype(np.float32)
 
 
 def _torso(pose: np.ndarray, origin: np.ndarray, box: tuple[int, int, int, int],

@@ -227,8 +227,9 @@ def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray,
     barycentric = _barycentric_matrix(control_xyz[:, :2], roi_w, roi_h, field_step)
     body_weights = body_weight(control_xyz[:, :2], body, roi_w, roi_h, 0.3 * face_h)
     control_weight = np.maximum(head_weight, body_weights)
+    skin_rgb = _skin_colour(roi_rgb, local[:, :2])
     arms = None if pose is None else arm_layer(find_arms(pose, roi, hands or []), roi_rgb,
-                                               roi_mask, pose, roi)
+                                               roi_mask, pose, roi, skin_rgb)
     mobility = _mobility(barycentric, control_weight, roi_w, roi_h, field_step)
     if arms is not None:  # what a moving arm uncovers must come from the plate
         ax0, ay0, ax1, ay1 = arms.box
@@ -257,7 +258,7 @@ def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray,
         neck_pivot=neck_pivot,
         turn_order=turn_order,
         turn_band=turn_band,
-        skin_rgb=_skin_colour(roi_rgb, local[:, :2]),
+        skin_rgb=skin_rgb,
         white_rgb=_eye_white(roi_rgb, local[:, :2]),
         source_lip_gap_px=_lip_gap(local[:, :2], frame),
         source_mouth=_source_mouth(roi_rgb, local[:, :2], frame),
