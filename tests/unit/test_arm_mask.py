@@ -60,3 +60,28 @@ def test_a_sleeve_keeps_to_its_capsule() -> None:
     mask = _mask(_picture(BLUE))
     assert mask[265, 275] > 0.9  # the sleeve's middle
     assert mask[265, 290] < 0.05  # its edge, which could as well be the clothes around it
+
+
+def test_what_an_arm_uncovers_is_filled_from_the_body_not_the_background() -> None:
+    from talkinghead.analysis.arms import remove_arms
+
+    rgb = np.full((SIZE, SIZE, 3), 235, np.uint8)  # a white wall
+    person = np.zeros((SIZE, SIZE), np.float32)
+    person[100:, 150:270] = 1.0  # a dark torso whose edge the forearm crosses
+    rgb[person > 0] = COAT
+    cv2.line(rgb, (280, 220), (270, 310), SKIN, 30)
+    cv2.circle(rgb, (272, 335), 22, SKIN, -1)
+    arm = np.zeros_like(person)
+    cv2.line(arm, (280, 220), (270, 310), (1.0,), 30)
+    cv2.circle(arm, (272, 335), 22, (1.0,), -1)
+    person = np.maximum(person, arm)
+    pose = _pose()
+    roi = (0, 0, SIZE, SIZE)
+    layer = arm_layer(find_arms(pose, roi), rgb, person, pose, roi, np.array(SKIN, np.float32))
+    assert layer is not None
+    body_rgb, body_mask = remove_arms(rgb, person, layer)
+    torso_side = (slice(230, 330), slice(255, 268))  # under the arm, inside the torso's edge
+    assert body_mask[torso_side].min() > 0.9
+    assert np.abs(body_rgb[torso_side].astype(int) - COAT).max() < 25  # not a grey smear
+    wall_side = (slice(230, 330), slice(285, 300))  # under the arm, beyond the torso
+    assert body_mask[wall_side].max() < 0.1

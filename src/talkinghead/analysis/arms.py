@@ -199,18 +199,31 @@ def arm_layer(arms: tuple[Arm, ...], roi_rgb: np.ndarray, person: np.ndarray, po
                     clasped=clasped, torso_behind=behind)
 
 
+#: Pixels the person mask gives at least this share are the body's, for filling.
+BODY_SHARE = 0.5
+#: Under an arm, the filled body mask is steepened this much about one half.
+EDGE_GAIN = 3.0
+
+
 def remove_arms(roi_rgb: np.ndarray, roi_mask: np.ndarray,
                 layer: ArmLayer) -> tuple[np.ndarray, np.ndarray]:
     """The ROI's picture and person mask with the arms painted out from around them."""
     x0, y0, x1, y1 = layer.box
     # The arm and a margin round it are filled: the arm's soft edge mixes in its colour.
     hole = cv2.dilate((layer.mask > 0.05).astype(np.uint8), np.ones((11, 11), np.uint8))
+    share = roi_mask[y0:y1, x0:x1]
+    # The body's colour comes from the body alone: where an arm crossed the body's
+    # edge, the background beside it would mix in as a grey smear.
+    known_body = (share >= BODY_SHARE) & (hole == 0)
     rgb = roi_rgb.copy()
-    rgb[y0:y1, x0:x1] = cv2.inpaint(np.ascontiguousarray(roi_rgb[y0:y1, x0:x1]), hole, 7,
-                                    cv2.INPAINT_TELEA)
+    filled = cv2.inpaint(np.ascontiguousarray(roi_rgb[y0:y1, x0:x1]),
+                         (~known_body).astype(np.uint8), 7, cv2.INPAINT_TELEA)
+    rgb[y0:y1, x0:x1][hole > 0] = filled[hole > 0]
     mask = roi_mask.copy()
-    person = np.clip(roi_mask[y0:y1, x0:x1] * 255, 0, 255).astype(np.uint8)
+    person = np.clip(share * 255, 0, 255).astype(np.uint8)
     around = cv2.inpaint(person, hole, 7, cv2.INPAINT_TELEA) / 255.0
+    # ... and its edge there is as crisp as a body's edge, not a long fade.
+    around = np.where(hole > 0, np.clip((around - 0.5) * EDGE_GAIN + 0.5, 0.0, 1.0), around)
     # Behind an arm lies the torso where the torso is, else what surrounds the arm.
     mask[y0:y1, x0:x1] = np.maximum(around, layer.torso_behind * (hole > 0))
     return rgb, mask
