@@ -25,7 +25,7 @@ from talkinghead.speech import SpeechTrack
 ARM_PARAMETERS = ("l_upper_deg", "l_fore_deg", "l_hand_deg",
                   "r_upper_deg", "r_fore_deg", "r_hand_deg")
 
-FOREARM_LIFT_DEG = (32.0, 52.0)  # a gesture raises the forearm this far
+FOREARM_LIFT_DEG = (36.0, 56.0)  # a gesture raises the forearm this far
 HOLD_S = (0.7, 1.5)  # and holds it this long before sinking back most of the way
 UPPER_PER_FORE = 0.35  # the upper arm follows the forearm this much
 BEAT_DEG = 7.0  # a stroke on a stressed syllable dips the forearm this far
