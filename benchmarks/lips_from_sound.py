@@ -35,9 +35,10 @@ only them.
 truth: the face mesh reads the real lips off the video, and the motion model
 plans the mouth from the video's own sound. It reports the share of the real
 closures inside speech (the lips shut for at most 0.35 s with open lips on
-both sides: m, b, p, and the odd short pause) at which our lips shut too, and
-the share of the frames where the real lips are clearly apart at which ours
-are apart as well.
+both sides, and sound heard as speech throughout: an m, b or p, not a pause)
+at which our lips shut too, and the share of the frames where the real lips
+are clearly apart at which ours are apart as well. The video's sound must be
+the speech filmed, in sync.
 
     python benchmarks/lips_from_sound.py --languages "" --footage speaker.mp4
 """
@@ -235,13 +236,17 @@ def real_closures(opening: np.ndarray, fps: float,
     return runs
 
 
-def footage_shares(opening: np.ndarray, ours_closed: np.ndarray,
-                   fps: float) -> tuple[int, int, int, int]:
+def footage_shares(opening: np.ndarray, ours_closed: np.ndarray, fps: float,
+                   speaking: np.ndarray | None = None) -> tuple[int, int, int, int]:
     """(real closures, of them ours shut within a frame, real frames clearly apart, of them
-    ours apart) for a real mouth-opening track and our per-frame "lips shut"."""
+    ours apart) for a real mouth-opening track and our per-frame "lips shut". With
+    ``speaking`` (per frame), only closures heard as speech throughout count: an m, b
+    or p, not a short pause, which any voice-activity detector shuts."""
     n = min(len(opening), len(ours_closed))
     opening, ours_closed = opening[:n], ours_closed[:n]
     runs = real_closures(opening, fps)
+    if speaking is not None:
+        runs = [(a, b) for a, b in runs if speaking[a:b].all()]
     shut = sum(bool(ours_closed[max(0, a - 1): b + 1].any()) for a, b in runs)
     apart = np.nan_to_num(opening, nan=0.0) > APART_OPENING
     return len(runs), shut, int(apart.sum()), int((apart & ~ours_closed).sum())
@@ -269,8 +274,9 @@ def footage(videos: list[str]) -> None:
         scan = scan_frames(iter_frames(video), reference, sample_idx=set(), mouth_idx=set())
         opening = lipsync.mouth_opening(scan.points)
         fps = int(round(info.fps))
-        _, motion = plan_motion(load_audio(video), Options(fps=fps))
-        counts = footage_shares(opening, motion.curve("jaw_open") < CLOSED_JAW, fps)
+        speech, motion = plan_motion(load_audio(video), Options(fps=fps))
+        counts = footage_shares(opening, motion.curve("jaw_open") < CLOSED_JAW, fps,
+                                speech.voice_activity)
         totals += counts
         print(_footage_row(video.stem[:16], counts))
     if len(videos) > 1:

@@ -66,3 +66,6 @@ def test_real_closures_are_short_shut_runs_between_open_lips() -> None:
     assert apart == 100 - 3 - 20 - 2 - 10 and ours_apart == apart - 10 - 1  # 20:30 and 13
     ours[13] = False
     assert footage_shares(opening, ours, fps)[1] == 0
+    silent = np.ones(100, bool)
+    silent[11] = False  # heard as silence: a pause, not an m
+    assert footage_shares(opening, ours, fps, silent)[0] == 0
