@@ -89,3 +89,46 @@ def test_alignment_names_unknown_words() -> None:
 
     with pytest.raises(AlignmentError, match="qzxqzx"):
         align_transcript(np.zeros(RATE, np.float32), "hello qzxqzx")
+
+
+def _voiced(resonances_hz: list[tuple[float, float]], seconds: float,
+            rate: int = 16_000) -> np.ndarray:
+    """A 120 Hz pulse train through resonators of (centre Hz, gain)."""
+    from scipy.signal import lfilter
+
+    pulses = np.zeros(int(seconds * rate))
+    pulses[:: rate // 120] = 1.0
+    out = np.zeros_like(pulses)
+    for centre_hz, gain in resonances_hz:
+        r = np.exp(-np.pi * 80.0 / rate)  # 80 Hz bandwidth
+        theta = 2 * np.pi * centre_hz / rate
+        out += gain * lfilter([1 - r], [1, -2 * r * np.cos(theta), r * r], pulses)
+    return (0.3 * out / np.abs(out).max()).astype(np.float32)
+
+
+#: A nasal murmur's strong low resonance and a weak second one: near 1 kHz
+#: behind closed lips (m), near 1.8 kHz behind the tongue (n).
+M_MURMUR = [(250.0, 1.0), (1000.0, 0.2)]
+N_MURMUR = [(250.0, 1.0), (1800.0, 0.3)]
+VOWEL = [(700.0, 1.0), (1200.0, 0.6), (2500.0, 0.2)]
+
+
+def test_labial_db_tells_m_from_n() -> None:
+    from talkinghead.motion.mouth import LABIAL_MIN_DB
+
+    m = analyse_speech(_voiced(M_MURMUR, 0.5), 16_000, 25)
+    n = analyse_speech(_voiced(N_MURMUR, 0.5), 16_000, 25)
+    assert np.median(m.murmur) > 0.85 and np.median(n.murmur) > 0.85
+    assert np.median(m.labial_db) > LABIAL_MIN_DB + 3 and np.median(n.labial_db) < 0
+
+
+def test_a_loud_m_between_vowels_shuts_the_lips_and_a_loud_n_does_not() -> None:
+    from talkinghead.motion.mouth import acoustic_closures
+
+    for murmur, shut in ((M_MURMUR, True), (N_MURMUR, False)):
+        vowel = _voiced(VOWEL, 0.3)
+        nasal = _voiced(murmur, 0.12) * 1.3  # as loud as the vowels: no dip to find
+        speech = analyse_speech(np.concatenate([vowel, nasal, vowel]), 16_000, 25)
+        closed = acoustic_closures(speech)
+        assert bool(closed[8:10].any()) is shut, (murmur, closed)
+        assert not closed[:6].any() and not closed[12:].any()  # the vowels stay open
