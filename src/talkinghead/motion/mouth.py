@@ -51,16 +51,10 @@ def mouth_motion(speech: SpeechTrack, phones: list[Phone], *,
 #: A closure frame is this many dB quieter than the louder frames on both sides ...
 DIP_DB = 4.0
 #: ... or nasal murmur (m): this share of its energy under 400 Hz, no hiss,
-#: and this many dB under the louder side ...
+#: and this many dB under the louder side.
 MURMUR_SHARE = 0.6
 MURMUR_MAX_BRIGHTNESS = 0.05
 MURMUR_DIP_DB = 7.0
-#: ... or, however loud, a murmur this dark whose second resonance sits low, as
-#: closed lips leave it (labial_db this many dB or more; an n's sits high). On
-#: real footage it shut 10 more of 190 real closures (88 %, from 83 %) for 1.3 %
-#: of the frames where the real lips were apart (benchmarks/lips_from_sound.py).
-LABIAL_MURMUR_SHARE = 0.85
-LABIAL_MIN_DB = 3.0
 
 
 def acoustic_closures(speech: SpeechTrack) -> np.ndarray:
@@ -68,9 +62,8 @@ def acoustic_closures(speech: SpeechTrack) -> np.ndarray:
 
     Lips that meet stop or muffle the sound: a stop's closure is a trough in
     loudness between louder sounds, and m's murmur is quiet, dark (its energy
-    under 400 Hz) and hiss-free next to the vowel it leads into or follows, or,
-    when as loud as the vowel, dark with its second resonance near 1 kHz
-    (``labial_db``). All hold in any language. Alveolar and velar closures (t, d, k, g, n) sound
+    under 400 Hz) and hiss-free next to the vowel it leads into or follows. Both
+    hold in any language. Alveolar and velar closures (t, d, k, g, n) sound
     alike at this level and shut the lips too: far less wrong to the eye than
     an m spoken with open lips. Each frame looks two frames either side only,
     within live mode's lookahead.
@@ -84,11 +77,8 @@ def acoustic_closures(speech: SpeechTrack) -> np.ndarray:
     after = np.maximum(padded[3:-1], padded[4:])
     trough = (db <= padded[1:-3]) & (db <= padded[3:-1])
     dip = trough & (np.minimum(before, after) - db >= DIP_DB)
-    dark = speech.brightness < MURMUR_MAX_BRIGHTNESS
-    murmur = ((speech.murmur >= MURMUR_SHARE) & dark
+    murmur = ((speech.murmur >= MURMUR_SHARE) & (speech.brightness < MURMUR_MAX_BRIGHTNESS)
               & (np.maximum(before, after) - db >= MURMUR_DIP_DB))
-    murmur |= ((speech.murmur >= LABIAL_MURMUR_SHARE) & dark
-               & (speech.labial_db >= LABIAL_MIN_DB))
     # Only next to speech: silence is shut anyway, and noise between phrases is not a closure.
     voice = np.pad(speech.voice_activity.astype(bool), 2)
     near_voice = voice[:-4] | voice[1:-3] | voice[2:-2] | voice[3:-1] | voice[4:]

@@ -32,9 +32,6 @@ class SpeechTrack:
         two formants reach above it).
     pitch_hz: fundamental frequency where the sound is periodic, else 0.
     onset: 0..1, how sharply loudness rises into this frame (syllable starts).
-    labial_db: energy around 1 kHz over energy at 1.5-2.6 kHz, in dB. In a
-        nasal's murmur it tells m from n: closed lips leave the second
-        resonance low (about 1 kHz), the tongue's closure of n leaves it high.
     """
 
     fps: int
@@ -46,7 +43,6 @@ class SpeechTrack:
     pitch_hz: np.ndarray
     onset: np.ndarray
     murmur: np.ndarray
-    labial_db: np.ndarray
 
     @property
     def n_frames(self) -> int:
@@ -71,12 +67,10 @@ class FrameMeasures:
     darkness: np.ndarray
     pitch_hz: np.ndarray
     murmur: np.ndarray
-    labial_db: np.ndarray
 
     def columns(self) -> tuple[np.ndarray, ...]:
         """Every measure, in field order."""
-        return (self.loudness_db, self.brightness, self.darkness, self.pitch_hz, self.murmur,
-                self.labial_db)
+        return (self.loudness_db, self.brightness, self.darkness, self.pitch_hz, self.murmur)
 
     def __getitem__(self, frames: slice) -> FrameMeasures:
         return FrameMeasures(*(column[frames] for column in self.columns()))
@@ -84,7 +78,7 @@ class FrameMeasures:
     @staticmethod
     def empty() -> FrameMeasures:
         """No frames yet."""
-        return FrameMeasures(*(np.zeros(0, np.float32) for _ in range(6)))
+        return FrameMeasures(*(np.zeros(0, np.float32) for _ in range(5)))
 
     @staticmethod
     def concat(parts: list[FrameMeasures]) -> FrameMeasures:
@@ -159,7 +153,6 @@ def speech_track(measures: FrameMeasures, fps: int, *,
         pitch_hz=pitch_hz.astype(np.float32),
         onset=onset.astype(np.float32),
         murmur=measures.murmur.astype(np.float32),
-        labial_db=measures.labial_db.astype(np.float32),
     )
 
 
@@ -171,7 +164,7 @@ def loudness_levels(loudness_db: np.ndarray) -> tuple[float, float]:
 
 
 def _frame_features(windows: np.ndarray, sample_rate_hz: int) -> tuple[np.ndarray, ...]:
-    """Loudness (dBFS), brightness, darkness, raw pitch, murmur and labial_db of each window."""
+    """Loudness (dBFS), brightness, darkness, raw pitch and murmur of each window."""
     rms = np.sqrt(np.mean(windows.astype(np.float64) ** 2, axis=1))
     loudness_db = 20 * np.log10(np.maximum(rms, 1e-6))
     window = windows.shape[1]
@@ -181,11 +174,7 @@ def _frame_features(windows: np.ndarray, sample_rate_hz: int) -> tuple[np.ndarra
     brightness = spectrum[:, freqs > 2500].sum(axis=1) / total
     darkness = spectrum[:, (freqs > 80) & (freqs < 700)].sum(axis=1) / total
     murmur = spectrum[:, (freqs > 80) & (freqs < 400)].sum(axis=1) / total
-    labial_db = 10 * np.log10(
-        (spectrum[:, (freqs >= 850) & (freqs < 1150)].sum(axis=1) + 1e-12)
-        / (spectrum[:, (freqs >= 1500) & (freqs < 2600)].sum(axis=1) + 1e-12))
-    return (loudness_db, brightness, darkness, _pitch(windows, sample_rate_hz), murmur,
-            labial_db)
+    return loudness_db, brightness, darkness, _pitch(windows, sample_rate_hz), murmur
 
 
 def _pitch(windows: np.ndarray, sample_rate_hz: int, *, low_hz: float = 70.0,
