@@ -250,7 +250,7 @@ def _same_colour(roi_rgb: np.ndarray, box: tuple[int, int, int, int], segments: 
     patch = roi_rgb[y0:y1, x0:x1].astype(np.float32)
     found = np.zeros(patch.shape[:2], np.float32)
     # The hand's capsule is wide already; growing it takes pale clothes along.
-    for (a, b), distance, radius in zip(segments[:2], distances, radii, strict=False):
+    for (a, b), distance, radius in zip(segments[:2], distances[:2], radii[:2], strict=True):
         t = np.linspace(0.2, 0.8, 9)[:, None]
         samples = np.round(a + t * (b - a) - [x0, y0]).astype(int)
         inside = ((samples >= 0) & (samples < [x1 - x0, y1 - y0])).all(axis=1)
