@@ -258,7 +258,7 @@ def footage(videos: list[str]) -> None:
     from talkinghead.inputs.audio import load_audio
     from talkinghead.pipeline import plan_motion
     from talkinghead.quality import lipsync
-    from talkinghead.quality.scan import prepare_reference, scan_frames
+    from talkinghead.quality.clip import follow_face
     from talkinghead.quality.video import iter_frames, probe_video
 
     print("real footage, lips read off it:  real closures shut      real lips apart, ours too")
@@ -269,10 +269,8 @@ def footage(videos: list[str]) -> None:
             print(f"{video.name}: skipped (missing)")
             continue
         info = probe_video(video)
-        first = next(iter(iter_frames(video)))
-        reference = prepare_reference(first, info.width, info.height)
-        scan = scan_frames(iter_frames(video), reference, sample_idx=set(), mouth_idx=set())
-        opening = lipsync.mouth_opening(scan.points)
+        points, _ = follow_face(iter_frames(video))  # as eval --motion reads any clip
+        opening = lipsync.mouth_opening(points)
         fps = int(round(info.fps))
         speech, motion = plan_motion(load_audio(video), Options(fps=fps))
         counts = footage_shares(opening, motion.curve("jaw_open") < CLOSED_JAW, fps,
