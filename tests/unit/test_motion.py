@@ -173,6 +173,23 @@ def test_recognised_closures_need_a_dip_in_loudness() -> None:
     assert plausible_closures(aligned, loud, 25)[0].label == "M"  # a transcript is trusted
 
 
+
+def test_a_recognised_m_as_loud_as_its_vowels_stands_when_it_hums() -> None:
+    """An m without a dip in loudness is kept where one of its frames is a dark
+    murmur (energy under 400 Hz, no hiss), not where it sounds like the vowel."""
+    from talkinghead.motion.visemes import plausible_closures
+
+    loud = np.full(50, -15.0)
+    murmur, brightness = np.full(50, 0.3), np.full(50, 0.1)  # an open vowel
+    phones = [Phone("AA", 0.0, 0.6), Phone("M", 0.6, 0.7), Phone("AA", 0.7, 1.2),
+              Phone("M", 1.2, 1.3), Phone("AA", 1.3, 2.0)]
+    murmur[16], brightness[16] = 0.95, 0.01  # the first "m" hums through closed lips
+    murmur[31], brightness[31] = 0.95, 0.08  # the second is dark but hisses
+    kept = [p.label for p in plausible_closures(phones, loud, 25, murmur=murmur,
+                                                brightness=brightness)]
+    assert kept == ["AA", "M", "AA", "N", "AA"]
+    assert plausible_closures(phones, loud, 25)[1].label == "N"  # without spectra: the dip rule
+
 def test_long_stops_close_briefly_then_release() -> None:
     phones = [Phone("AA", 0.0, 0.3), Phone("P", 0.3, 0.7), Phone("AA", 0.7, 1.0)]
     curves = mouth_curves(phones, 100, 100, lead_s=0.0)

@@ -23,7 +23,8 @@ def mouth_motion(speech: SpeechTrack, phones: list[Phone], *,
     loud = speech.loudness.astype(np.float64) ** 0.7
     voiced = smooth(speech.voice_activity.astype(np.float64), 0.6)
     if phones:
-        phones = plausible_closures(phones, speech.loudness_db, speech.fps)
+        phones = plausible_closures(phones, speech.loudness_db, speech.fps,
+                                    murmur=speech.murmur, brightness=speech.brightness)
         shapes = mouth_curves(phones, n, speech.fps, lead_s=LEAD_S)
     else:
         shapes = _spectral_shapes(speech)

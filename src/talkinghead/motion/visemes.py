@@ -93,13 +93,17 @@ class VisemeSegment:
 
 
 def plausible_closures(phones: list[Phone], loudness_db: np.ndarray, fps: int, *,
-                       min_dip_db: float = 6.0) -> list[Phone]:
+                       min_dip_db: float = 6.0, murmur: np.ndarray | None = None,
+                       brightness: np.ndarray | None = None) -> list[Phone]:
     """Drop recognised (not aligned) m, b, p that the sound does not bear out.
 
     Lips that close stop or muffle the sound, so a real closure sits in a dip
     of loudness. On song and on languages the English phone loop does not know,
     it often hears "m" or "b" in the middle of a vowel; closing the lips there
-    would mute the mouth exactly when it should be open.
+    would mute the mouth exactly when it should be open. An m can be as loud as
+    its vowels, though: where one of its frames is a dark murmur (``murmur``
+    share under 400 Hz at least MURMUR_SHARE, ``brightness`` under
+    MURMUR_BRIGHTNESS, per frame), the recogniser is believed without a dip.
     """
     kept = []
     reach = max(1, int(0.15 * fps))
@@ -113,10 +117,20 @@ def plausible_closures(phones: list[Phone], loudness_db: np.ndarray, fps: int, *
             last = min(max(int(np.ceil(end_s * fps)), first + 1), n)
             inside = float(loudness_db[first:last].min())
             around = float(loudness_db[max(0, first - reach): min(n, last + reach)].max())
-            if around - inside < min_dip_db:
+            hummed = (murmur is not None and brightness is not None
+                      and bool(np.any((murmur[first:last] >= MURMUR_SHARE)
+                                      & (brightness[first:last] < MURMUR_BRIGHTNESS))))
+            if around - inside < min_dip_db and not hummed:
                 phone = Phone("N", phone.start_s, phone.end_s)  # a neutral consonant
         kept.append(phone)
     return kept
+
+
+#: A recognised m, b or p without a dip in loudness stands when one of its frames
+#: has this share of its energy under 400 Hz and this little hiss: a hum through
+#: closed lips.
+MURMUR_SHARE = 0.8
+MURMUR_BRIGHTNESS = 0.03
 
 
 def viseme_segments(phones: list[Phone]) -> list[VisemeSegment]:
