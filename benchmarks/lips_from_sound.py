@@ -37,8 +37,9 @@ plans the mouth from the video's own sound. It reports the share of the real
 closures inside speech (the lips shut for at most 0.35 s with open lips on
 both sides, and sound heard as speech throughout: an m, b or p, not a pause)
 at which our lips shut too, and the share of the frames where the real lips
-are clearly apart at which ours are apart as well. The video's sound must be
-the speech filmed, in sync.
+are clearly apart at which ours are apart as well, and how often a mouth
+snaps shut for a single frame between open ones (per second of speech; real
+lips do not). The video's sound must be the speech filmed, in sync.
 
     python benchmarks/lips_from_sound.py --languages "" --footage speaker.mp4
 """
@@ -252,6 +253,26 @@ def footage_shares(opening: np.ndarray, ours_closed: np.ndarray, fps: float,
     return len(runs), shut, int(apart.sum()), int((apart & ~ours_closed).sum())
 
 
+#: A snap: a frame shut lower than both its neighbours by this share of the
+#: clip's usual wide opening (95th percentile over speech).
+SNAP_SHARE = 0.4
+
+
+def snaps_per_s(opening: np.ndarray, speaking: np.ndarray, fps: float) -> float:
+    """One-frame dips per second of speech: the mouth shutting for a single frame between
+    open ones (``opening`` in any unit, NaN where no face; ``speaking`` per frame)."""
+    n = min(len(opening), len(speaking))
+    opening, speaking = np.asarray(opening[:n], np.float64), speaking[:n].astype(bool)
+    voiced = opening[speaking & np.isfinite(opening)]
+    if n < 3 or not len(voiced):
+        return 0.0
+    wide = float(np.percentile(voiced, 95))
+    middle, sides = opening[1:-1], np.fmin(opening[:-2], opening[2:])
+    with np.errstate(invalid="ignore"):
+        snaps = speaking[1:-1] & (sides - middle > SNAP_SHARE * wide)
+    return float(snaps.sum() / max(int(speaking.sum()), 1) * fps)
+
+
 def footage(videos: list[str]) -> None:
     """Print the shares for real footage, its lips read off the video."""
     from talkinghead import Options
@@ -261,8 +282,10 @@ def footage(videos: list[str]) -> None:
     from talkinghead.quality.clip import follow_face
     from talkinghead.quality.video import iter_frames, probe_video
 
-    print("real footage, lips read off it:  real closures shut      real lips apart, ours too")
+    print("real footage, lips read off it:  real closures shut      real lips apart, ours too"
+          "   snaps/s real, ours")
     totals = np.zeros(4, int)
+    snaps = []
     for name in videos:
         video = Path(name)
         if not video.exists():
@@ -276,9 +299,13 @@ def footage(videos: list[str]) -> None:
         counts = footage_shares(opening, motion.curve("jaw_open") < CLOSED_JAW, fps,
                                 speech.voice_activity)
         totals += counts
-        print(_footage_row(video.stem[:16], counts))
+        speaking = speech.voice_activity
+        snaps.append((snaps_per_s(opening, speaking, fps),
+                      snaps_per_s(motion.curve("jaw_open"), speaking, fps)))
+        print(_footage_row(video.stem[:16], counts) + f"   {snaps[-1][0]:.2f}, {snaps[-1][1]:.2f}")
     if len(videos) > 1:
-        print(_footage_row("all", tuple(totals)))
+        real, ours = np.median(snaps, axis=0) if snaps else (0.0, 0.0)
+        print(_footage_row("all", tuple(totals)) + f"   {real:.2f}, {ours:.2f} (medians)")
 
 
 def _footage_row(name: str, counts: tuple[int, ...]) -> str:

@@ -69,3 +69,17 @@ def test_real_closures_are_short_shut_runs_between_open_lips() -> None:
     silent = np.ones(100, bool)
     silent[11] = False  # heard as silence: a pause, not an m
     assert footage_shares(opening, ours, fps, silent)[0] == 0
+
+
+def test_a_snap_is_one_shut_frame_between_open_ones() -> None:
+    from benchmarks.lips_from_sound import snaps_per_s
+
+    fps = 25
+    speaking = np.ones(100, bool)
+    opening = np.full(100, 0.5)
+    opening[20] = 0.0  # a snap
+    opening[50:53] = [0.15, 0.0, 0.15]  # closing and opening around a shut frame: not a snap
+    opening[80:82] = 0.0  # two shut frames: not a single-frame dip
+    assert snaps_per_s(opening, speaking, fps) == 1 / 4  # one in 4 s of speech
+    speaking[15:25] = False  # in a pause it does not count
+    assert snaps_per_s(opening, speaking, fps) == 0.0
