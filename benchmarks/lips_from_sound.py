@@ -253,26 +253,6 @@ def footage_shares(opening: np.ndarray, ours_closed: np.ndarray, fps: float,
     return len(runs), shut, int(apart.sum()), int((apart & ~ours_closed).sum())
 
 
-#: A snap: a frame shut lower than both its neighbours by this share of the
-#: clip's usual wide opening (95th percentile over speech).
-SNAP_SHARE = 0.4
-
-
-def snaps_per_s(opening: np.ndarray, speaking: np.ndarray, fps: float) -> float:
-    """One-frame dips per second of speech: the mouth shutting for a single frame between
-    open ones (``opening`` in any unit, NaN where no face; ``speaking`` per frame)."""
-    n = min(len(opening), len(speaking))
-    opening, speaking = np.asarray(opening[:n], np.float64), speaking[:n].astype(bool)
-    voiced = opening[speaking & np.isfinite(opening)]
-    if n < 3 or not len(voiced):
-        return 0.0
-    wide = float(np.percentile(voiced, 95))
-    middle, sides = opening[1:-1], np.fmin(opening[:-2], opening[2:])
-    with np.errstate(invalid="ignore"):
-        snaps = speaking[1:-1] & (sides - middle > SNAP_SHARE * wide)
-    return float(snaps.sum() / max(int(speaking.sum()), 1) * fps)
-
-
 def footage(videos: list[str]) -> None:
     """Print the shares for real footage, its lips read off the video."""
     from talkinghead import Options
@@ -280,6 +260,7 @@ def footage(videos: list[str]) -> None:
     from talkinghead.pipeline import plan_motion
     from talkinghead.quality import lipsync
     from talkinghead.quality.clip import follow_face
+    from talkinghead.quality.lipsync import snaps_per_s
     from talkinghead.quality.video import iter_frames, probe_video
 
     print("real footage, lips read off it:  real closures shut      real lips apart, ours too"

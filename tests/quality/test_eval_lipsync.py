@@ -60,3 +60,23 @@ def test_a_static_video_has_a_still_mouth_and_low_r(static_eval) -> None:
     assert static_eval.lipsync.opening_std < 0.005
     assert abs(static_eval.lipsync.r_lag0) < 0.2
     assert static_eval.face_found_share == 1.0
+
+
+def test_lips_that_shut_for_single_frames_read_as_snaps(
+        workdir, portrait, clip, envelope, render_mouth, n_frames, encode_video) -> None:
+    """The same closures, snapped shut for one frame or eased in and out over the
+    frames beside them, read off the encoded video."""
+    speech = lipsync.speech_from_envelope(envelope)
+    jaw = np.where(speech, 0.8, 0.0)
+    middles = [k for k in range(6, n_frames - 6, 8) if speech[k - 2:k + 3].all()]
+    assert len(middles) >= 3
+    snapped, eased = jaw.copy(), jaw.copy()
+    for k in middles:
+        snapped[k] = 0.0
+        eased[k - 2:k + 3] = [0.4, 0.1, 0.0, 0.1, 0.4]  # lips just apart beside the closure
+    seconds = speech.sum() / 25
+    for curve, name, expected in ((snapped, "snapped", len(middles) / seconds),
+                                  (eased, "eased", 0.0)):
+        video = encode_video(workdir / f"{name}.mp4", render_mouth(curve), clip[1], n_frames)
+        ev = evaluate(portrait[0], clip[0], video)
+        assert abs(ev.lipsync.snaps_per_s - expected) < 0.3, (name, ev.lipsync.snaps_per_s)

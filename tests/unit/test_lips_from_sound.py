@@ -72,7 +72,7 @@ def test_real_closures_are_short_shut_runs_between_open_lips() -> None:
 
 
 def test_a_snap_is_one_shut_frame_between_open_ones() -> None:
-    from benchmarks.lips_from_sound import snaps_per_s
+    from talkinghead.quality.lipsync import snaps_per_s
 
     fps = 25
     speaking = np.ones(100, bool)

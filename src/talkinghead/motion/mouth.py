@@ -52,8 +52,9 @@ def mouth_motion(speech: SpeechTrack, phones: list[Phone], *,
 #: Real lips take a frame or two to meet and to part: beside a closure the jaw
 #: closes by this share one frame away and by the second share two frames away ...
 CLOSING_SHARE = (0.7, 0.35)
-#: ... but stays at least this open (jaw_open; a frame closing is not yet shut).
-CLOSING_FLOOR = 0.2
+#: ... but stays at least this open (jaw_open): a frame on its way into a closure
+#: shows the lips just apart, not yet shut.
+CLOSING_FLOOR = 0.15
 
 
 def _ease_into_closures(jaw: np.ndarray, press: np.ndarray) -> np.ndarray:

@@ -20,6 +20,8 @@ ROWS: list[tuple[str, str, str, str]] = [
     ("lipsync", "r_best", "r at the best lag", "close to r at lag 0"),
     ("lipsync", "closed_in_silence", "lips closed in silences >= 200 ms", "near 1"),
     ("lipsync", "opening_std", "opening spread (std)", "clearly above 0: the mouth moves"),
+    ("lipsync", "snaps_per_s", "lips shut for a single frame, per second of speech",
+     "0, as real lips: they take a frame or two to meet and to part"),
     ("phones", "bilabial_closed_share", "lips close at m/b/p", "near 1"),
     ("phones", "open_to_bilabial_ratio", "open vowel / bilabial opening", "well above 2"),
     ("identity", "mean_distance", "identity distance, mean (dlib)",

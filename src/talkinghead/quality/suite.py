@@ -30,6 +30,7 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("lag_ms", "lipsync", "best_lag_ms"),
     ("closed_silence", "lipsync", "closed_in_silence"),
     ("opening_std", "lipsync", "opening_std"),
+    ("snaps_s", "lipsync", "snaps_per_s"),
     ("mbp_closed", "phones", "bilabial_closed_share"),
     ("id_dist", "identity", "mean_distance"),
     ("id_max", "identity", "max_distance"),
