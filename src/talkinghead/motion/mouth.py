@@ -62,10 +62,10 @@ def _ease_into_closures(jaw: np.ndarray, press: np.ndarray) -> np.ndarray:
     on their way in and out of it.
 
     Without this the lips snap shut for a single frame between open ones, 0.4
-    to 2.7 times a second of speech; the lips of eleven real speakers never did
-    (``benchmarks/lips_from_sound.py --footage``). Frames two either side are looked at: live mode,
-    whose lookahead is two frames of sound, eases out of a closure fully but
-    into it only as far as the sound has arrived.
+    to 2.7 times a second of speech; the lips of eleven real speakers never do
+    (``benchmarks/lips_from_sound.py --footage``). Frames two either side are
+    looked at: live mode, whose lookahead is two frames of sound, eases out of a
+    closure fully but into it only as far as the sound has arrived.
     """
     padded = np.pad(press, 2, mode="edge")
     near = np.maximum(CLOSING_SHARE[0] * np.maximum(padded[1:-3], padded[3:-1]),
