@@ -191,21 +191,6 @@ def test_a_recognised_m_as_loud_as_its_vowels_stands_when_it_hums() -> None:
     assert plausible_closures(phones, loud, 25)[1].label == "N"  # without spectra: the dip rule
 
 
-def test_lips_ease_into_and_out_of_a_closure_instead_of_snapping() -> None:
-    """A closure between open vowels: the frames beside it are on their way (partly
-    closed, still apart), the closure itself is shut, and far frames are untouched."""
-    from talkinghead.motion.mouth import CLOSING_FLOOR, _ease_into_closures
-
-    jaw = np.full(20, 0.6)
-    press = np.zeros(20)
-    press[10] = 1.0
-    eased = _ease_into_closures(jaw, press)
-    assert eased[10] == 0.0
-    assert CLOSING_FLOOR <= eased[9] < eased[8] < 0.6 and eased[11] == eased[9]
-    assert eased[12] == eased[8] and np.all(eased[:8] == 0.6) and np.all(eased[13:] == 0.6)
-    small = _ease_into_closures(np.full(20, 0.1), press)  # a barely open mouth stays as open
-    assert small[9] == 0.1 and small[10] == 0.0
-
 def test_long_stops_close_briefly_then_release() -> None:
     phones = [Phone("AA", 0.0, 0.3), Phone("P", 0.3, 0.7), Phone("AA", 0.7, 1.0)]
     curves = mouth_curves(phones, 100, 100, lead_s=0.0)

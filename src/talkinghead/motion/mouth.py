@@ -40,39 +40,13 @@ def mouth_motion(speech: SpeechTrack, phones: list[Phone], *,
     periodic = smooth((speech.pitch_hz > 0).astype(np.float64), 0.6)
     jaw = curves["jaw_open"] * (0.45 + 0.55 * loud) + 0.25 * loud
     jaw = np.maximum(jaw, 0.6 * loud * periodic)
-    jaw = _ease_into_closures(smooth(jaw, 0.6) * voiced, press)
+    jaw = smooth(jaw, 0.6) * voiced * (1.0 - press)
     curves["jaw_open"] = np.clip(jaw * gain, 0.0, 1.0)
     lips = min(gain, 1.0)
     for name in ("lip_round", "lip_spread", "upper_lip_raise", "tongue"):
         curves[name] = np.clip(smooth(curves[name], 0.6) * voiced * lips, 0.0, 1.0)
     curves["lip_press"] = np.clip(press, 0.0, 1.0)
     return curves
-
-
-#: Real lips take a frame or two to meet and to part: beside a closure the jaw
-#: closes by this share one frame away and by the second share two frames away ...
-CLOSING_SHARE = (0.7, 0.35)
-#: ... but stays at least this open (jaw_open): a frame on its way into a closure
-#: shows the lips just apart, not yet shut.
-CLOSING_FLOOR = 0.15
-
-
-def _ease_into_closures(jaw: np.ndarray, press: np.ndarray) -> np.ndarray:
-    """``jaw`` shut by ``press`` (0..1 per frame), with the frames beside each closure
-    on their way in and out of it.
-
-    Without this the lips snap shut for a single frame between open ones, 0.4
-    to 2.7 times a second of speech; the lips of eleven real speakers never do
-    (``benchmarks/lips_from_sound.py --footage``). Frames two either side are
-    looked at: live mode, whose lookahead is two frames of sound, eases out of a
-    closure fully but into it only as far as the sound has arrived.
-    """
-    padded = np.pad(press, 2, mode="edge")
-    near = np.maximum(CLOSING_SHARE[0] * np.maximum(padded[1:-3], padded[3:-1]),
-                      CLOSING_SHARE[1] * np.maximum(padded[:-4], padded[4:]))
-    shut = jaw * (1.0 - np.maximum(press, near))
-    closing = np.maximum(shut, np.minimum(jaw, CLOSING_FLOOR))
-    return np.where(near > press, closing, shut)
 
 
 #: A closure frame is this many dB quieter than the louder frames on both sides ...
