@@ -260,7 +260,6 @@ def footage(videos: list[str]) -> None:
     from talkinghead.pipeline import plan_motion
     from talkinghead.quality import lipsync
     from talkinghead.quality.clip import follow_face
-    from talkinghead.quality.lipsync import snaps_per_s
     from talkinghead.quality.video import iter_frames, probe_video
 
     print("real footage, lips read off it:  real closures shut      real lips apart, ours too"
@@ -281,8 +280,8 @@ def footage(videos: list[str]) -> None:
                                 speech.voice_activity)
         totals += counts
         speaking = speech.voice_activity
-        snaps.append((snaps_per_s(opening, speaking, fps),
-                      snaps_per_s(motion.curve("jaw_open"), speaking, fps)))
+        snaps.append((lipsync.snaps_per_s(opening, speaking, fps),
+                      lipsync.snaps_per_s(motion.curve("jaw_open"), speaking, fps)))
         print(_footage_row(video.stem[:16], counts) + f"   {snaps[-1][0]:.2f}, {snaps[-1][1]:.2f}")
     if len(videos) > 1:
         real, ours = np.median(snaps, axis=0) if snaps else (0.0, 0.0)

@@ -173,7 +173,6 @@ def test_recognised_closures_need_a_dip_in_loudness() -> None:
     assert plausible_closures(aligned, loud, 25)[0].label == "M"  # a transcript is trusted
 
 
-
 def test_a_recognised_m_as_loud_as_its_vowels_stands_when_it_hums() -> None:
     """An m without a dip in loudness is kept where one of its frames is a dark
     murmur (energy under 400 Hz, no hiss), not where it sounds like the vowel."""
