@@ -102,8 +102,8 @@ def plausible_closures(phones: list[Phone], loudness_db: np.ndarray, fps: int, *
     it often hears "m" or "b" in the middle of a vowel; closing the lips there
     would mute the mouth exactly when it should be open. An m can be as loud as
     its vowels, though: where one of its frames is a dark murmur (``murmur``
-    share under 400 Hz at least MURMUR_SHARE, ``brightness`` under
-    MURMUR_BRIGHTNESS, per frame), the recogniser is believed without a dip.
+    share under 400 Hz at least HUM_SHARE, ``brightness`` under
+    HUM_MAX_BRIGHTNESS, per frame), the recogniser is believed without a dip.
     """
     kept = []
     reach = max(1, int(0.15 * fps))
@@ -118,8 +118,8 @@ def plausible_closures(phones: list[Phone], loudness_db: np.ndarray, fps: int, *
             inside = float(loudness_db[first:last].min())
             around = float(loudness_db[max(0, first - reach): min(n, last + reach)].max())
             hummed = (murmur is not None and brightness is not None
-                      and bool(np.any((murmur[first:last] >= MURMUR_SHARE)
-                                      & (brightness[first:last] < MURMUR_BRIGHTNESS))))
+                      and bool(np.any((murmur[first:last] >= HUM_SHARE)
+                                      & (brightness[first:last] < HUM_MAX_BRIGHTNESS))))
             if around - inside < min_dip_db and not hummed:
                 phone = Phone("N", phone.start_s, phone.end_s)  # a neutral consonant
         kept.append(phone)
@@ -129,8 +129,8 @@ def plausible_closures(phones: list[Phone], loudness_db: np.ndarray, fps: int, *
 #: A recognised m, b or p without a dip in loudness stands when one of its frames
 #: has this share of its energy under 400 Hz and this little hiss: a hum through
 #: closed lips.
-MURMUR_SHARE = 0.8
-MURMUR_BRIGHTNESS = 0.03
+HUM_SHARE = 0.8
+HUM_MAX_BRIGHTNESS = 0.03
 
 
 def viseme_segments(phones: list[Phone]) -> list[VisemeSegment]:
