@@ -85,3 +85,34 @@ def test_what_an_arm_uncovers_is_filled_from_the_body_not_the_background() -> No
     assert np.abs(body_rgb[torso_side].astype(int) - COAT).max() < 25  # not a grey smear
     wall_side = (slice(230, 330), slice(285, 300))  # under the arm, beyond the torso
     assert body_mask[wall_side].max() < 0.1
+
+
+def test_the_photo_shows_where_an_arm_stays_and_the_fill_only_where_it_moved_away() -> None:
+    from talkinghead.analysis.arms import remove_arms
+    from talkinghead.analysis.rig import PersonLayers
+    from talkinghead.render.arms import arm_map, uncovered_layer
+
+    rgb = _picture(BLUE)
+    person = np.ones((SIZE, SIZE), np.float32)
+    pose = _pose()
+    roi = (0, 0, SIZE, SIZE)
+    layer = arm_layer(find_arms(pose, roi), rgb, person, pose, roi, np.array(SKIN, np.float32))
+    assert layer is not None
+    body_rgb, body_mask = remove_arms(rgb, person, layer)
+    alpha = np.full((SIZE, SIZE, 1), 255, np.uint8)
+    layers = PersonLayers(body=np.dstack([body_rgb, alpha]), rest=np.dstack([rgb, alpha]))
+    still = {f"{side}_{part}_deg": 0.0 for side in "lr" for part in ("upper", "fore", "hand")}
+    motion = arm_map(layer, {**still, "r_fore_deg": 40.0})  # the forearm lifts, the upper arm stays
+    assert motion is not None
+    lifted = uncovered_layer(layers, layer, motion)[..., :3]
+    upper_arm, forearm = (185, 274), (265, 275)
+    assert np.array_equal(lifted[upper_arm], rgb[upper_arm])  # the sleeve as photographed
+    assert not np.array_equal(body_rgb[upper_arm], rgb[upper_arm])  # (painted out below it)
+    assert np.array_equal(lifted[forearm], body_rgb[forearm])  # what the forearm uncovered
+    # A forearm lifted by a degree moves its hand a pixel or two: the painted-out
+    # margin round its still upper part stays hidden.
+    nudge = arm_map(layer, {**still, "r_fore_deg": 1.0})
+    assert nudge is not None
+    nudged = uncovered_layer(layers, layer, nudge)[..., :3]
+    upper_edge = (slice(150, 200), slice(250, 300))
+    assert np.array_equal(nudged[upper_edge], rgb[upper_edge])

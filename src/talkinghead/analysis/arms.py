@@ -199,6 +199,10 @@ def arm_layer(arms: tuple[Arm, ...], roi_rgb: np.ndarray, person: np.ndarray, po
                     clasped=clasped, torso_behind=behind)
 
 
+#: The painted-out hole: the arm's mask over HOLE_MASK, grown by a square of
+#: HOLE_MARGIN_PX a side.
+HOLE_MASK = 0.05
+HOLE_MARGIN_PX = 11
 #: Pixels the person mask gives at least this share are the body's, for filling.
 BODY_SHARE = 0.5
 #: Under an arm, the filled body mask is steepened this much about one half.
@@ -210,7 +214,8 @@ def remove_arms(roi_rgb: np.ndarray, roi_mask: np.ndarray,
     """The ROI's picture and person mask with the arms painted out from around them."""
     x0, y0, x1, y1 = layer.box
     # The arm and a margin round it are filled: the arm's soft edge mixes in its colour.
-    hole = cv2.dilate((layer.mask > 0.05).astype(np.uint8), np.ones((11, 11), np.uint8))
+    hole = cv2.dilate((layer.mask > HOLE_MASK).astype(np.uint8),
+                      np.ones((HOLE_MARGIN_PX, HOLE_MARGIN_PX), np.uint8))
     share = roi_mask[y0:y1, x0:x1]
     # The body's colour comes from the body alone: where an arm crossed the body's
     # edge, the background beside it would mix in as a grey smear.

@@ -8,16 +8,29 @@ carried by the part above it (linear blend skinning with the weights of
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
-from talkinghead.analysis.arms import Arm, ArmLayer
+from talkinghead.analysis.arms import HOLE_MARGIN_PX, HOLE_MASK, Arm, ArmLayer
+from talkinghead.analysis.rig import PersonLayers
 from talkinghead.render.warp import at_block_centres, invert_coarse, upsample_map, warp
 
 
-def arm_map(layer: ArmLayer, params: dict[str, float]) -> tuple[np.ndarray, np.ndarray] | None:
-    """Backward map of the arm layer on its coarse grid (every ``layer.step`` pixels of
-    its box), in ROI pixels; None when the arms are still."""
+@dataclass(frozen=True)
+class ArmMotion:
+    """One frame's arm motion on the layer's coarse grid (every ``layer.step`` pixels
+    of its box): the backward map in ROI pixels, and how far each photographed pixel
+    of the arms moved (``moved_px``)."""
+
+    map_x: np.ndarray
+    map_y: np.ndarray
+    moved_px: np.ndarray
+
+
+def arm_map(layer: ArmLayer, params: dict[str, float]) -> ArmMotion | None:
+    """How the arm layer moves in this frame; None when the arms are still."""
     angles = [[params[f"{arm.side}_{part}_deg"] for part in ("upper", "fore", "hand")]
               for arm in layer.arms]
     if layer.clasped:  # hands held together move together: both arms' gestures, or
@@ -39,20 +52,43 @@ def arm_map(layer: ArmLayer, params: dict[str, float]) -> tuple[np.ndarray, np.n
             field += (moved - points) * weight.reshape(-1, 1)
     field = field.reshape(gh, gw, 2).astype(np.float32)
     map_x, map_y = invert_coarse(field, step)
-    return map_x + x0, map_y + y0
+    return ArmMotion(map_x + x0, map_y + y0, np.hypot(field[..., 0], field[..., 1]))
+
+
+#: The photo under an arm shows as photographed until the arm has moved this many
+#: pixels off it, then as painted out (``analysis.arms.remove_arms``).
+UNCOVER_RAMP_PX = 3.0
+
+
+def uncovered_layer(layers: PersonLayers, layer: ArmLayer, motion: ArmMotion) -> np.ndarray:
+    """The RGBA person layer to warp under moving arms: painted out only where an arm
+    moved away, the photo as it is where the arm stays (an upper arm that barely
+    turns, a sleeve wider than its capsule), so no painted-out edge shows there."""
+    x0, y0, x1, y1 = layer.box
+    moved = cv2.resize(motion.moved_px, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    # Only the arms' own pixels count (the field carries the whole box), and the
+    # painted-out margin round them goes with them: their soft edge has their colour.
+    moved = np.where(layer.mask > HOLE_MASK, moved, np.float32(0.0))
+    moved = cv2.dilate(moved, np.ones((HOLE_MARGIN_PX, HOLE_MARGIN_PX), np.uint8))
+    uncovered = np.clip(moved / UNCOVER_RAMP_PX, 0.0, 1.0).astype(np.float32)
+    person = layers.body.copy()
+    box = (slice(y0, y1), slice(x0, x1))
+    person[box] = cv2.blendLinear(layers.body[box], layers.rest[box], uncovered,
+                                  1.0 - uncovered)
+    return person
 
 
 def composite_arms(person: np.ndarray, alpha: np.ndarray, layer: ArmLayer,
-                   body_map: np.ndarray,
-                   arm_x: np.ndarray | None, arm_y: np.ndarray | None) -> None:
+                   body_map: np.ndarray, motion: ArmMotion | None) -> None:
     """Draw the arm layer over ``person`` and ``alpha`` (ROI-sized, changed in place).
 
-    ``body_map`` (h, w, 2) is the body's backward map over the ROI; ``arm_x/y``
-    the coarse arm map of ``arm_map`` (None: arms at rest), sampled through the
-    body's map. Both maps are smooth, so they are chained on the arm's coarse grid.
+    ``body_map`` (h, w, 2) is the body's backward map over the ROI; ``motion`` the
+    arms' (None: at rest), sampled through the body's map. Both maps are smooth, so
+    they are chained on the arm's coarse grid.
     """
     x0, y0, x1, y1 = layer.box
-    if arm_x is not None and arm_y is not None:
+    if motion is not None:
+        arm_x, arm_y = motion.map_x, motion.map_y
         # Output -> where the body came from -> where the arm came from.
         size = (x1 - x0, y1 - y0)
         step = layer.step

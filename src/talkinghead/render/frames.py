@@ -9,7 +9,7 @@ import numpy as np
 
 from talkinghead.analysis.rig import Rig
 from talkinghead.motion import PARAMETERS, MotionTrack
-from talkinghead.render.arms import arm_map, composite_arms
+from talkinghead.render.arms import arm_map, composite_arms, uncovered_layer
 from talkinghead.render.deform import pose_face
 from talkinghead.render.mouth import paint_mouth
 from talkinghead.render.warp import backward_map, fixed_map, warp_fixed
@@ -31,14 +31,15 @@ def render_frame(rig: Rig, params: dict[str, float]) -> np.ndarray:
     # Person and mask move together in one RGBA remap. Arms at rest are drawn
     # into the Rig's rest layer already; only moving arms need a layer of their own.
     moved = None if rig.arms is None else arm_map(rig.arms, params)
-    warped = warp_fixed(rig.layers.rest if moved is None else rig.layers.body,
-                        fixed_map(dense))
+    layer = (rig.layers.rest if moved is None or rig.arms is None
+             else uncovered_layer(rig.layers, rig.arms, moved))
+    warped = warp_fixed(layer, fixed_map(dense))
     person = cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB)
     alpha = np.multiply(warped[..., 3], np.float32(1 / 255), dtype=np.float32)
     paint_mouth(person, positions[: rig.n_face], pose.upper_teeth_edge, rig.skin_rgb,
                 rig.face.height_px, params["tongue"], rig.source_mouth, white_rgb=rig.white_rgb)
     if rig.arms is not None and moved is not None:  # moving arms go on top, over the body
-        composite_arms(person, alpha, rig.arms, dense, *moved)
+        composite_arms(person, alpha, rig.arms, dense, moved)
     blended = cv2.blendLinear(person, rig.roi_plate, alpha, 1.0 - alpha)
     if blended.shape == rig.image.shape:  # the ROI is the whole picture: no copy to paste into
         return blended
