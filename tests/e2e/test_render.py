@@ -199,3 +199,26 @@ def test_closed_lips_show_no_seam_of_the_photos_teeth(source: np.ndarray, rig: R
         opened = render_frame(rig, {"jaw_open": jaw})
         gap = lipsync.mouth_opening(find_face(opened).points[None])[0]
         assert gap > lipsync.CLOSED_OPENING, (jaw, gap)
+
+
+def test_hair_cut_off_by_the_top_edge_turns_with_the_head(source: np.ndarray, rig: Rig) -> None:
+    """A tight crop: the frame's top edge runs through the hair. Nothing beyond it has to
+    stay put, so the hair there follows the head (pinned, it sheared into a wedge), and
+    what a turn brings in from beyond the edge is hair, not the edge's row repeated."""
+    from talkinghead.analysis import landmarks as lm
+
+    forehead_y = rig.control_xyz[lm.FOREHEAD, 1] + rig.roi[1]
+    top = int(forehead_y - 0.12 * rig.face.height_px)
+    cropped = np.ascontiguousarray(source[top:])
+    tight = prepare_rig(cropped)
+    assert tight.roi[1] == 0
+    x0 = int(tight.control_xyz[lm.FACE_OVAL, 0].min()) + tight.roi[0]
+    x1 = int(tight.control_xyz[lm.FACE_OVAL, 0].max()) + tight.roi[0]
+    head = (slice(0, 6), slice(x0, x1))
+    frame = render_frame(tight, {"roll_deg": 8.0, "pitch_deg": 6.0})
+    # The hair moved with the head (pinned to the edge, these rows moved 6 levels).
+    assert np.abs(frame[head].astype(int) - cropped[head]).mean() > 15
+    # Rows repeated from the edge would be flat from one row to the next.
+    flat_rows = np.abs(np.diff(frame[head].astype(int), axis=0)).max(axis=2) < 2
+    flat_photo = np.abs(np.diff(cropped[head].astype(int), axis=0)).max(axis=2) < 2
+    assert flat_rows.mean() < flat_photo.mean() + 0.15

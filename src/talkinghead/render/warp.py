@@ -133,9 +133,12 @@ def fixed_map(dense: np.ndarray) -> FixedMap:
 
 
 def warp_fixed(image: np.ndarray, maps: FixedMap) -> np.ndarray:
-    """Sample ``image`` at a fixed-point backward map (bilinear, edges replicated):
-    the same pixels as ``warp`` with the float map it was made from."""
-    return cv2.remap(image, maps[0], maps[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    """Sample ``image`` at a fixed-point backward map (bilinear): the same pixels as
+    ``warp`` with the float map it was made from, but mirrored beyond the edges.
+    Hair cut off by the frame that a turn brings into view continues as hair;
+    repeating the edge's last row drew it as streaks."""
+    return cv2.remap(image, maps[0], maps[1], cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REFLECT_101)
 
 
 def warp(image: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
