@@ -222,7 +222,7 @@ def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray,
     around = cv2.GaussianBlur(roi_mask, (0, 0), 0.1 * face_h)
     at = np.round(control_xyz[:, :2]).astype(int).clip(0, [roi_w - 1, roi_h - 1])
     head_weight = _head_weight(control_xyz[:, :2], frame, roi_w, roi_h,
-                               open_sides=(x0 == 0, y0 == 0, x1 == width),
+                               open_top=y0 == 0,
                                person_share=np.clip(2.0 * around[at[:, 1], at[:, 0]], 0.0, 1.0))
     head_weight[: len(local)] = 1.0
 
@@ -416,29 +416,29 @@ def _turn_rows(xy: np.ndarray, face_h: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _head_weight(xy: np.ndarray, frame: FaceFrame, roi_w: int, roi_h: int, *,
-                 open_sides: tuple[bool, bool, bool], person_share: np.ndarray) -> np.ndarray:
+                 open_top: bool, person_share: np.ndarray) -> np.ndarray:
     """1 on the head, fading to 0 down the neck and towards the ROI border.
 
-    ``open_sides`` (left, top, right): sides of the ROI that are the picture's own
-    edges. Nothing beyond them has to stay put, so the person there (as much as
-    ``person_share``, 0..1 per point, says) does not fade towards them: hair cut
-    off by the frame turns with the head instead of staying pinned to the edge,
-    which sheared it into a wedge. The background still fades (a far point
-    turning with the head would fetch a mirrored piece of the head from beyond
-    the edge), and the lower side always holds (the body goes on below).
+    ``open_top``: the ROI's top is the picture's own top edge. Nothing above it
+    has to stay put, so the person there (as much as ``person_share``, 0..1 per
+    point, says) does not fade towards it: hair cut off by the frame turns with
+    the head instead of staying pinned to the edge, which sheared it into a
+    wedge. The background still fades (a far point turning with the head would
+    fetch a mirrored piece of the head from beyond the edge). The sides hold:
+    what a turn brings in past them is a mirrored lock of hair, floating over
+    the background; and so does the bottom (the body goes on below).
     """
     _, v = frame.to_local(xy)
     chin_v = 0.35 * frame.height_px  # the chin lies about this far below the mouth
     below_chin = (v - chin_v) / (0.55 * frame.height_px)
     neck = 1.0 - _smoothstep(np.clip(below_chin, 0.0, 1.0))
-    sides = [xy[:, 0], xy[:, 1], roi_w - 1 - xy[:, 0]]  # distance to left, top, right
-    bottom = roi_h - 1 - xy[:, 1]
-    closed = np.minimum.reduce([*sides, bottom])
-    held = np.minimum.reduce([*(d for d, is_open in zip(sides, open_sides, strict=True)
-                                if not is_open), bottom])
-    edge_closed, edge_held = (_smoothstep(np.clip(d / (0.3 * frame.height_px), 0.0, 1.0))
-                              for d in (closed, held))
-    return neck * (edge_closed + (edge_held - edge_closed) * person_share)
+    to_sides = np.minimum.reduce([xy[:, 0], roi_w - 1 - xy[:, 0], roi_h - 1 - xy[:, 1]])
+    to_border = np.minimum(to_sides, xy[:, 1])
+    fade = _smoothstep(np.clip(to_border / (0.3 * frame.height_px), 0.0, 1.0))
+    if not open_top:
+        return neck * fade
+    fade_sides = _smoothstep(np.clip(to_sides / (0.3 * frame.height_px), 0.0, 1.0))
+    return neck * (fade + (fade_sides - fade) * person_share)
 
 
 def _smoothstep(t: np.ndarray) -> np.ndarray:
