@@ -218,12 +218,9 @@ def build_rig(image: np.ndarray, face: FaceLandmarks, mask: np.ndarray,
         [extra, _outline_depth(local, extra, axis_depth, face_h)])])
     roi_rgb = np.ascontiguousarray(image[y0:y1, x0:x1])
     roi_mask = np.ascontiguousarray(mask[y0:y1, x0:x1], dtype=np.float32)
-    # How much of the person is around each control point (hair at the frame's edge).
-    around = cv2.GaussianBlur(roi_mask, (0, 0), 0.1 * face_h)
-    at = np.round(control_xyz[:, :2]).astype(int).clip(0, [roi_w - 1, roi_h - 1])
-    head_weight = _head_weight(control_xyz[:, :2], frame, roi_w, roi_h,
-                               open_top=y0 == 0,
-                               person_share=np.clip(2.0 * around[at[:, 1], at[:, 0]], 0.0, 1.0))
+    head_weight = _head_weight(control_xyz[:, :2], frame, roi_w, roi_h, open_top=y0 == 0,
+                               person_share=_person_around(roi_mask, control_xyz[:, :2],
+                                                           0.1 * face_h))
     head_weight[: len(local)] = 1.0
 
     chin = local[lm.CHIN]
@@ -439,6 +436,18 @@ def _head_weight(xy: np.ndarray, frame: FaceFrame, roi_w: int, roi_h: int, *,
         return neck * fade
     fade_sides = _smoothstep(np.clip(to_sides / (0.3 * frame.height_px), 0.0, 1.0))
     return neck * (fade + (fade_sides - fade) * person_share)
+
+
+def _person_around(mask: np.ndarray, xy: np.ndarray, radius_px: float) -> np.ndarray:
+    """0..1 per point: how much of the person lies within about ``radius_px`` of it
+    (the mask blurred, doubled and clipped: a point at the person's edge reads 1)."""
+    # Blurred at a few pixels' sigma on a shrunken mask: a face-sized sigma on a
+    # full-size photo took seconds.
+    scale = max(1.0, radius_px / 4.0)
+    small = cv2.resize(mask, None, fx=1 / scale, fy=1 / scale, interpolation=cv2.INTER_AREA)
+    around = cv2.GaussianBlur(small, (0, 0), radius_px / scale)
+    at = np.round(xy / scale).astype(int).clip(0, [around.shape[1] - 1, around.shape[0] - 1])
+    return np.clip(2.0 * around[at[:, 1], at[:, 0]], 0.0, 1.0)
 
 
 def _smoothstep(t: np.ndarray) -> np.ndarray:
