@@ -65,16 +65,23 @@ def uncovered_layer(layers: PersonLayers, layer: ArmLayer, motion: ArmMotion) ->
     moved away, the photo as it is where the arm stays (an upper arm that barely
     turns, a sleeve wider than its capsule), so no painted-out edge shows there."""
     x0, y0, x1, y1 = layer.box
-    moved = cv2.resize(motion.moved_px, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
-    # Only the arms' own pixels count (the field carries the whole box), and the
-    # painted-out margin round them goes with them: their soft edge has their colour.
-    moved = np.where(layer.mask > HOLE_MASK, moved, np.float32(0.0))
-    moved = cv2.dilate(moved, np.ones((HOLE_MARGIN_PX, HOLE_MARGIN_PX), np.uint8))
-    uncovered = np.clip(moved / UNCOVER_RAMP_PX, 0.0, 1.0).astype(np.float32)
-    person = layers.body.copy()
-    box = (slice(y0, y1), slice(x0, x1))
-    person[box] = cv2.blendLinear(layers.body[box], layers.rest[box], uncovered,
-                                  1.0 - uncovered)
+    # On the motion's coarse grid: only the arms' own pixels count (the field carries
+    # the whole box), and the painted-out margin round them goes with them (their
+    # soft edge has their colour).
+    grid_h, grid_w = motion.moved_px.shape
+    arm = cv2.resize(layer.mask, (grid_w, grid_h), interpolation=cv2.INTER_AREA) > HOLE_MASK
+    cells = max(1, round(HOLE_MARGIN_PX / layer.step)) | 1
+    moved = cv2.dilate(np.where(arm, motion.moved_px, np.float32(0.0)),
+                       np.ones((cells, cells), np.uint8))
+    uncovered = cv2.resize(np.clip(moved / UNCOVER_RAMP_PX, 0.0, 1.0).astype(np.float32),
+                           (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    person = layers.rest.copy()
+    rows, cols = np.nonzero(uncovered.max(axis=1) > 0)[0], np.nonzero(uncovered.max(axis=0) > 0)[0]
+    if len(rows):  # blend only where some arm moved
+        part = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+        share = np.ascontiguousarray(uncovered[part])
+        box = (slice(y0 + rows[0], y0 + rows[-1] + 1), slice(x0 + cols[0], x0 + cols[-1] + 1))
+        person[box] = cv2.blendLinear(layers.body[box], layers.rest[box], share, 1.0 - share)
     return person
 
 
