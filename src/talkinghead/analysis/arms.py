@@ -62,6 +62,8 @@ class ArmLayer:
     clasped: the two hands touch (folded, clasped): both arms then move as one.
     torso_behind: (h, w) float32, 1 where the torso surely lies behind an arm
         (elsewhere what an arm uncovers is taken from around it).
+    grid_mask: (gh, gw) bool on the weights' grid: the arms' own cells (``mask``
+        averaged over each cell above HOLE_MASK).
     """
 
     arms: tuple[Arm, ...]
@@ -73,6 +75,7 @@ class ArmLayer:
     centre_x: float
     clasped: bool
     torso_behind: np.ndarray
+    grid_mask: np.ndarray
 
 
 def shows_arms(pose: np.ndarray | None) -> bool:
@@ -196,7 +199,9 @@ def arm_layer(arms: tuple[Arm, ...], roi_rgb: np.ndarray, person: np.ndarray, po
     return ArmLayer(arms=arms, box=box, rgb=np.ascontiguousarray(roi_rgb[y0:y1, x0:x1]), mask=mask,
                     weights=(np.array(weights) * share[:, None]).astype(np.float32),
                     step=step, centre_x=float(shoulders[:, 0].mean()),
-                    clasped=clasped, torso_behind=behind)
+                    clasped=clasped, torso_behind=behind,
+                    grid_mask=cv2.resize(mask, gxs.shape[::-1],
+                                         interpolation=cv2.INTER_AREA) > HOLE_MASK)
 
 
 #: The painted-out hole: the arm's mask over HOLE_MASK, grown by a square of

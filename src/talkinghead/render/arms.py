@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from talkinghead.analysis.arms import HOLE_MARGIN_PX, HOLE_MASK, Arm, ArmLayer
+from talkinghead.analysis.arms import HOLE_MARGIN_PX, Arm, ArmLayer
 from talkinghead.analysis.rig import PersonLayers
 from talkinghead.render.warp import at_block_centres, invert_coarse, upsample_map, warp
 
@@ -68,10 +68,8 @@ def uncovered_layer(layers: PersonLayers, layer: ArmLayer, motion: ArmMotion) ->
     # On the motion's coarse grid: only the arms' own pixels count (the field carries
     # the whole box), and the painted-out margin round them goes with them (their
     # soft edge has their colour).
-    grid_h, grid_w = motion.moved_px.shape
-    arm = cv2.resize(layer.mask, (grid_w, grid_h), interpolation=cv2.INTER_AREA) > HOLE_MASK
     cells = max(1, round(HOLE_MARGIN_PX / layer.step)) | 1
-    moved = cv2.dilate(np.where(arm, motion.moved_px, np.float32(0.0)),
+    moved = cv2.dilate(np.where(layer.grid_mask, motion.moved_px, np.float32(0.0)),
                        np.ones((cells, cells), np.uint8))
     uncovered = cv2.resize(np.clip(moved / UNCOVER_RAMP_PX, 0.0, 1.0).astype(np.float32),
                            (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
